@@ -1,0 +1,74 @@
+"""The one error hierarchy of Aimak.
+
+Library code raises a subclass of :class:`AimakError`; the command line and the flows report it
+(one message, non-zero exit). Every message says what failed, quotes the bad value and says how
+to fix it. Messages never contain a secret: callers pass values through :func:`redact` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class AimakError(Exception):
+    """Base of every error a user can act on."""
+
+
+class ConfigError(AimakError):
+    """A setting is missing or wrong (environment variable, aimak.toml or command-line option)."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One mistake in a file a person edits: where it is, what is wrong and how to fix it."""
+
+    file: str
+    line: int | None
+    field: str
+    value: object
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        shown = _shorten(self.value)
+        return f"{where}: {self.field}: {self.problem} (value: {shown}). Fix: {self.fix}"
+
+
+def _shorten(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class DefinitionError(AimakError):
+    """The study definition (indicators.yaml, geography.csv) has mistakes; all are listed."""
+
+    def __init__(self, issues: Iterable[Issue]):
+        self.issues = list(issues)
+        lines = "\n".join(f"  {issue}" for issue in self.issues)
+        count = len(self.issues)
+        noun = "mistake" if count == 1 else "mistakes"
+        super().__init__(
+            f"the study definition has {count} {noun}; nothing was written:\n{lines}"
+        )
+
+
+class FormBuildError(AimakError):
+    """A generated form failed conversion or validation (pyxform, ODK Validate)."""
+
+
+class KoboError(AimakError):
+    """A KoboToolbox server refused a request or could not be reached."""
+
+
+class WarehouseError(AimakError):
+    """The DuckDB warehouse cannot be opened, is locked, or holds unexpected data."""
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Return ``text`` with every non-empty secret replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text

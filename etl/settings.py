@@ -1,0 +1,118 @@
+"""Settings: the only module that reads environment variables and ``aimak.toml``.
+
+Keys: ``KOBO_URL``, ``KOBO_TOKEN``, ``AIMAK_WAREHOUSE``, ``AIMAK_OUT``, ``AIMAK_LANG``. An optional
+``aimak.toml`` in the working directory may hold the same keys (lower case) except the token, which
+only ever comes from the environment. The environment wins over the file.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from aimak.errors import ConfigError
+
+LANGUAGES = ("ru", "ky", "en")
+DEFAULT_KOBO_URL = "https://kf.kobotoolbox.org"
+_FILE_KEYS = {"kobo_url", "aimak_warehouse", "aimak_out", "aimak_lang"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the pipeline needs to know about where things are.
+
+    The token is kept out of ``repr`` so a Settings object can be logged safely.
+    """
+
+    kobo_url: str = DEFAULT_KOBO_URL
+    kobo_token: str | None = field(default=None, repr=False)
+    warehouse: Path = Path("data/warehouse.duckdb")
+    out: Path = Path("out")
+    lang: str = "ru"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """Return a copy with the non-None ``changes`` applied and checked."""
+        kept = {key: value for key, value in changes.items() if value is not None}
+        updated = replace(self, **kept)
+        _check(updated)
+        return updated
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, config_file: Path | None = None
+) -> Settings:
+    """Read settings from ``aimak.toml`` (if present) and the environment, then check them."""
+    env = os.environ if environ is None else environ
+    values: dict[str, str] = {}
+    path = config_file if config_file is not None else Path("aimak.toml")
+    if path.exists():
+        values.update(_read_toml(path))
+    for key in ("KOBO_URL", "AIMAK_WAREHOUSE", "AIMAK_OUT", "AIMAK_LANG"):
+        if env.get(key):
+            values[key.lower()] = env[key]
+    settings = Settings(
+        kobo_url=values.get("kobo_url", DEFAULT_KOBO_URL).rstrip("/"),
+        kobo_token=env.get("KOBO_TOKEN") or None,
+        warehouse=Path(values.get("aimak_warehouse", "data/warehouse.duckdb")),
+        out=Path(values.get("aimak_out", "out")),
+        lang=values.get("aimak_lang", "ru"),
+    )
+    _check(settings)
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, str]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err}). Fix the line it names.") from err
+    if "kobo_token" in {key.lower() for key in data}:
+        raise ConfigError(
+            f"{path}: holds a token. Remove the kobo_token line and set the KOBO_TOKEN "
+            "environment variable instead: a token must never be stored in a file that may be shared."
+        )
+    unknown = sorted(key for key in data if key.lower() not in _FILE_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key(s) {unknown}. Allowed: {sorted(_FILE_KEYS)}."
+        )
+    return {key.lower(): str(value) for key, value in data.items()}
+
+
+def _check(settings: Settings) -> None:
+    check_server_url(settings.kobo_url, "KOBO_URL")
+    if settings.lang not in LANGUAGES:
+        raise ConfigError(
+            f"AIMAK_LANG is {settings.lang!r}; set it to one of {', '.join(LANGUAGES)}."
+        )
+
+
+def check_server_url(url: str, name: str = "server URL") -> str:
+    """Refuse a URL that is not http(s), and plain http to anything but a loopback host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{name} is {url!r}, which is not an http(s) URL; set it to the server's base, "
+            f"e.g. {DEFAULT_KOBO_URL}."
+        )
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigError(
+            f"{name} is {url!r}: plain http would send the token unencrypted. Use https://, "
+            "or a loopback address (127.0.0.1, localhost) for the local server."
+        )
+    return url
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and addresses in 127.0.0.0/8 or ::1."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

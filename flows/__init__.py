@@ -1,0 +1,1 @@
+"""Prefect flows and the ``aimak`` command line: thin wiring over the other packages."""

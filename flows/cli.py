@@ -1,0 +1,94 @@
+"""The ``aimak`` command line: a thin veneer over the Python API.
+
+Each command parses its options, calls one library function and reports. Library code raises
+:class:`aimak.errors.AimakError`; this module turns it into one message on stderr and exit code 1.
+Heavy imports (Prefect, pandas, pyxform) happen inside the commands so ``aimak --help`` is quick.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aimak.errors import AimakError
+
+app = typer.Typer(
+    help="Aimak: study definition -> ODK forms -> KoboToolbox -> warehouse -> gap scores -> Excel.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+forms_app = typer.Typer(help="Build and deploy the ODK forms of the study.", no_args_is_help=True)
+app.add_typer(forms_app, name="forms")
+
+DEFAULT_DEFINITION = Path("forms/indicators.yaml")
+DEFAULT_GEOGRAPHY = Path("forms/geography.csv")
+DEFAULT_FORMS_DIR = Path("forms/xlsform")
+
+
+def _fail(err: AimakError) -> None:
+    typer.echo(f"error: {err}", err=True)
+    raise typer.Exit(code=1)
+
+
+@forms_app.command("build")
+def forms_build(
+    definition: Annotated[
+        Path, typer.Option(help="The study definition (YAML).")
+    ] = DEFAULT_DEFINITION,
+    geography: Annotated[
+        Path, typer.Option(help="Oblasts, rayons, municipalities and villages (CSV).")
+    ] = DEFAULT_GEOGRAPHY,
+    out: Annotated[Path, typer.Option(help="Folder for the generated forms.")] = DEFAULT_FORMS_DIR,
+    validate: Annotated[
+        bool, typer.Option(help="Check every form with ODK Validate (needs Java 17).")
+    ] = True,
+) -> None:
+    """Validate the study definition, write the XLSForms and XForms, and check them.
+
+    Example: aimak forms build --out forms/xlsform
+    """
+    from forms.build import build_forms
+
+    try:
+        result = build_forms(definition, geography, out, validate=validate)
+    except AimakError as err:
+        _fail(err)
+    typer.echo(result.summary())
+
+
+@app.command("demo")
+def demo(
+    out: Annotated[Path, typer.Option(help="Where the demo writes everything.")] = Path("out/demo"),
+) -> None:
+    """The embedded default: build the forms of the bundled study definition into OUT.
+
+    Later stages (local server, simulated fieldwork, sync, scoring, reports) join the demo as
+    they are built.
+
+    Example: aimak demo
+    """
+    from forms.build import build_forms
+
+    try:
+        result = build_forms(DEFAULT_DEFINITION, DEFAULT_GEOGRAPHY, out / "forms", validate=True)
+    except AimakError as err:
+        _fail(err)
+    typer.echo(result.summary())
+    typer.echo(f"demo: forms written to {out / 'forms'}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except AimakError as err:  # pragma: no cover - commands catch their own
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

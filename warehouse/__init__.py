@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: raw, staging and marts, gap scoring, publishing."""
