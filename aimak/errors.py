@@ -72,3 +72,7 @@ def redact(text: str, *secrets: str | None) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+class SimulationError(AimakError):
+    """The simulated field team could not fill a form (JavaRosa engine missing, crashed or refused an answer)."""
