@@ -86,7 +86,9 @@ class FillError:
 
     def __str__(self) -> str:
         shown = "(empty)" if self.value is None else repr(self.value)
-        return f"question {self.question!r} ({self.path}) value {shown}: {self.kind}: {self.message}"
+        return (
+            f"question {self.question!r} ({self.path}) value {shown}: {self.kind}: {self.message}"
+        )
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,9 @@ def validate_jar() -> Path:
     """The ODK Validate jar of the installed pyxform (it bundles JavaRosa)."""
     spec = importlib.util.find_spec("pyxform")
     if spec is None or not spec.submodule_search_locations:
-        raise SimulationError("pyxform is not installed; the JavaRosa engine comes from its ODK Validate jar")
+        raise SimulationError(
+            "pyxform is not installed; the JavaRosa engine comes from its ODK Validate jar"
+        )
     base = Path(next(iter(spec.submodule_search_locations)))
     jar = base / "validators" / "odk_validate" / "bin" / "ODK_Validate.jar"
     if not jar.is_file():
@@ -392,7 +396,9 @@ class FormEngine:
             try:
                 line = self._replies.get(timeout=max(remaining, 0.001))
             except queue.Empty:
-                raise self._died(f"sent no reply within {self.timeout:g} s and was killed") from None
+                raise self._died(
+                    f"sent no reply within {self.timeout:g} s and was killed"
+                ) from None
             if line is _EOF:
                 raise self._died("stopped")
             reply = json.loads(line)
@@ -400,7 +406,9 @@ class FormEngine:
             if want_id is None or got == want_id:
                 return reply
             if got is None:
-                raise SimulationError(f"the JavaRosa process could not read a request: {reply.get('exception')}")
+                raise SimulationError(
+                    f"the JavaRosa process could not read a request: {reply.get('exception')}"
+                )
             # a reply to a request of an earlier, abandoned fill_many: drop it
 
     # -- requests --------------------------------------------------------------------

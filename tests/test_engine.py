@@ -1,0 +1,330 @@
+"""The JavaRosa form-filling engine (fieldsim/engine.py) on small pyxform-built forms."""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from pyxform.xls2xform import convert
+
+from aimak.errors import AimakError, SimulationError
+from fieldsim import engine as engine_mod
+from fieldsim.answerable import answerable_questions, answered_paths, answered_share
+from fieldsim.engine import FillRejected, FillRequest, FormEngine
+
+pytestmark = [
+    pytest.mark.java,
+    pytest.mark.skipif(shutil.which("java") is None, reason="needs Java 17 (java, javac)"),
+]
+
+SURVEY_MD = """
+| survey |
+| | type | name | label::English (en) | label::Русский (ru) | relevant | constraint | constraint_message::English (en) | constraint_message::Русский (ru) | choice_filter | required | appearance | calculation |
+| | start | start | | | | | | | | | | |
+| | end | end | | | | | | | | | | |
+| | today | today | | | | | | | | | | |
+| | deviceid | deviceid | | | | | | | | | | |
+| | username | username | | | | | | | | | | |
+| | select_one yn | consent | Consent? | Согласие? | | | | | | yes | | |
+| | begin_group | main | Main | Главное | ${consent} = 'yes' | | | | | | field-list | |
+| | select_one region | region | Region | Регион | | | | | | yes | | |
+| | select_one district | district | District | Район | | | | | region = ${region} | yes | | |
+| | calculate | region_name | | | | | | | | | | jr:choice-name(${region}, '${region}') |
+| | integer | age | Age | Возраст | | . >= 18 and . <= 99 | Age must be 18-99 | Возраст 18-99 | | yes | | |
+| | select_multiple svc | services | Services | Услуги | | count-selected(.) <= 3 | At most 3 services | Не более 3 | | | | |
+| | select_one yn | uses_water | Uses water? | Вода? | | | | | | | | |
+| | integer | water_rating | Rate water | Оценка | ${uses_water} = 'yes' | . >= 1 and . <= 5 | Rating 1 to 5 | от 1 до 5 | | | | |
+| | text | water_comment | Comment | Комментарий | ${uses_water} = 'yes' | | | | | | | |
+| | note | hello | Thanks | Спасибо | | | | | | | | |
+| | geopoint | loc | Location | Место | | | | | | | | |
+| | image | photo | Photo | Фото | | | | | | | | |
+| | date | visit | Visit | Визит | | | | | | | | |
+| | rank svc | ranking | Rank | Ранг | | | | | | | | |
+| | end_group | | | | | | | | | | | |
+| | begin_repeat | members | Members | Члены | ${consent} = 'yes' | | | | | | | |
+| | text | member_name | Name | Имя | | | | | | | | |
+| | begin_repeat | kids | Kids | Дети | | | | | | | | |
+| | integer | kid_age | Kid age | Возраст | | . < 18 | Under 18 | до 18 | | | | |
+| | end_repeat | | | | | | | | | | | |
+| | end_repeat | | | | | | | | | | | |
+
+| choices |
+| | list_name | name | label::English (en) | label::Русский (ru) | region |
+| | yn | yes | Yes | Да | |
+| | yn | no | No | Нет | |
+| | region | chui | Chui | Чуй | |
+| | region | osh | Osh | Ош | |
+| | district | d1 | Alamudun | Аламудун | chui |
+| | district | d2 | Sokuluk | Сокулук | chui |
+| | district | d3 | Kara-Suu | Кара-Суу | osh |
+| | svc | a | A | А | |
+| | svc | b | B | Б | |
+| | svc | c | C | В | |
+| | svc | d | D | Г | |
+
+| settings |
+| | form_id | version | default_language |
+| | engine_test | 1 | English (en) |
+"""
+
+GOOD = {
+    "consent": "yes",
+    "region": "chui",
+    "district": "d2",
+    "age": 34,
+    "services": ["a", "c"],
+    "uses_water": "yes",
+    "water_rating": "4",
+    "water_comment": "fine & <clean>",
+    "loc": "42.87 74.59 800 5",
+    "photo": "1712345678901.jpg",
+    "visit": "2025-05-01",
+    "ranking": "b a d c",
+}
+
+
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("forms") / "engine_test.xml"
+    path.write_text(convert(SURVEY_MD, file_type=".md", form_name="data").xform, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def engine() -> FormEngine:
+    with FormEngine() as eng:
+        yield eng
+
+
+def parse(xml: bytes) -> ET.Element:
+    return ET.fromstring(xml)
+
+
+def texts(root: ET.Element, path: str) -> list[str]:
+    return [(el.text or "") for el in root.findall(path)]
+
+
+def test_fill_everything_as_collect_would(engine: FormEngine, survey: Path) -> None:
+    answers = {
+        **GOOD,
+        "member_name": ["Ann", "Bob", "Cid"],
+        "kid_age": [["3", "5"], [], ["7"]],
+    }
+    filled = engine.fill(
+        survey,
+        answers,
+        start="2025-05-01T10:00:00",
+        end="2025-05-01T10:25:00",
+        deviceid="collect:abc123",
+        properties={"username": "enum07"},
+    )
+    root = parse(filled.xml)
+    assert root.tag == "data" and root.get("id") == "engine_test"
+    assert root.findtext("consent") == "yes"
+    assert root.findtext("main/region") == "chui"
+    assert root.findtext("main/district") == "d2"
+    assert root.findtext("main/region_name") == "Chui"
+    assert root.findtext("main/age") == "34"
+    assert root.findtext("main/services") == "a c"
+    assert root.findtext("main/water_rating") == "4"
+    assert root.findtext("main/water_comment") == "fine & <clean>"
+    assert root.find("main/hello") is not None and not root.findtext("main/hello")
+    lat, lon, alt, acc = (float(x) for x in root.findtext("main/loc").split())
+    assert (lat, lon, alt, acc) == (42.87, 74.59, 800.0, 5.0)
+    assert root.findtext("main/photo") == "1712345678901.jpg"
+    assert root.findtext("main/visit") == "2025-05-01"
+    assert root.findtext("main/ranking") == "b a d c"
+    members = root.findall("members")
+    assert [m.findtext("member_name") for m in members] == ["Ann", "Bob", "Cid"]
+    assert [texts(m, "kids/kid_age") for m in members] == [["3", "5"], [], ["7"]]
+    # time and identity as Collect writes them (Asia/Bishkek, +06:00)
+    assert root.findtext("start") == "2025-05-01T10:00:00.000+06:00"
+    assert root.findtext("end") == "2025-05-01T10:25:00.000+06:00"
+    assert root.findtext("today") == "2025-05-01"
+    assert root.findtext("deviceid") == "collect:abc123"
+    assert root.findtext("username") == "enum07"
+    assert filled.instance_id.startswith("uuid:")
+    assert root.findtext("meta/instanceID") == filled.instance_id
+    assert filled.errors == ()
+
+
+def test_relevance_skip_and_repeat_counts(engine: FormEngine, survey: Path) -> None:
+    answers = {**GOOD, "uses_water": "no", "water_rating": None}
+    answers.pop("water_comment")
+    # 'no' to the usage question: the dependent questions are not in the XML at all
+    root = parse(engine.fill(survey, answers, repeats={"members": 0}).xml)
+    assert root.findtext("main/uses_water") == "no"
+    assert root.find("main/water_rating") is None
+    assert root.find("main/water_comment") is None
+    # 0 instances: pyxform's pre-emitted instance is removed
+    assert root.findall("members") == []
+    # 1 instance from a plain value, nested repeat with 0 instances
+    root = parse(engine.fill(survey, {**answers, "member_name": "Solo"}).xml)
+    assert [m.findtext("member_name") for m in root.findall("members")] == ["Solo"]
+    assert root.findall("members/kids") == []
+    # 3 instances given by count, answers by name[k] and by full path
+    root = parse(
+        engine.fill(
+            survey,
+            {**answers, "member_name[2]": "Second", "/data/members[3]/kids[2]/kid_age": "9"},
+            repeats={"members": 3, "kids": [0, 0, 2]},
+        ).xml
+    )
+    members = root.findall("members")
+    assert [m.findtext("member_name") for m in members] == ["", "Second", ""]
+    assert [texts(m, "kids/kid_age") for m in members] == [[], [], ["", "9"]]
+
+
+def test_language_follows_the_ui(engine: FormEngine, survey: Path) -> None:
+    root = parse(engine.fill(survey, GOOD, lang="ru").xml)
+    assert root.findtext("main/region_name") == "Чуй"
+    root = parse(engine.fill(survey, GOOD).xml)
+    assert root.findtext("main/region_name") == "Chui"
+    with pytest.raises(SimulationError, match="Русский"):
+        engine.fill(survey, GOOD, lang="fr")
+
+
+def test_constraint_violation_names_question_and_message(engine: FormEngine, survey: Path) -> None:
+    with pytest.raises(SimulationError) as info:
+        engine.fill(survey, {**GOOD, "age": 130})
+    text = str(info.value)
+    assert "engine_test.xml" in text and "'age'" in text and "130" in text
+    assert "Age must be 18-99" in text
+    err = info.value.errors[0]
+    assert (err.kind, err.question, err.path) == ("constraint", "age", "/data/main/age")
+    # the message is the localised one
+    with pytest.raises(FillRejected, match="от 1 до 5"):
+        engine.fill(survey, {**GOOD, "water_rating": 9}, lang="ru")
+    with pytest.raises(FillRejected, match="At most 3 services"):
+        engine.fill(survey, {**GOOD, "services": "a b c d"})
+
+
+def test_choice_outside_filtered_choices(engine: FormEngine, survey: Path) -> None:
+    with pytest.raises(FillRejected) as info:
+        engine.fill(survey, {**GOOD, "district": "d3"})  # d3 belongs to Osh, region is Chui
+    err = info.value.errors[0]
+    assert err.kind == "bad_value" and err.question == "district"
+    assert err.allowed == ("d1", "d2")
+    assert "d1, d2" in str(info.value)
+
+
+def test_bad_values_and_required_collected(engine: FormEngine, survey: Path) -> None:
+    answers = {**GOOD, "age": "thirty", "visit": "01/05/2025", "loc": "north"}
+    answers.pop("region")
+    filled = engine.fill(survey, answers, collect_errors=True)
+    kinds = {(e.question, e.kind) for e in filled.errors}
+    assert ("age", "bad_value") in kinds and ("visit", "bad_value") in kinds
+    assert ("loc", "bad_value") in kinds and ("region", "required") in kinds
+    assert parse(filled.xml).findtext("main/age") == ""
+
+
+def test_auto_mode_is_deterministic_and_complete(engine: FormEngine, survey: Path) -> None:
+    def answers(seed: int) -> list[tuple[str, str]]:
+        root = parse(engine.fill(survey, {"consent": "yes"}, auto=True, seed=seed).xml)
+        skip = {"instanceID", "start", "end", "today", "username"}  # username: no property given
+        out = []
+        for el in root.iter():
+            if len(el) == 0 and el.tag not in skip:
+                out.append((el.tag, el.text or ""))
+        return out
+
+    first, again, other = answers(11), answers(11), answers(12)
+    assert first == again
+    assert first != other
+    # every relevant question got a value (notes stay empty)
+    empty = [tag for tag, text in first if not text and tag != "hello"]
+    assert empty == []
+    got = dict(first)
+    assert got["district"] in {"d1", "d2"} if got["region"] == "chui" else {"d3"}
+    assert 18 <= int(got["age"]) <= 99
+    assert 1 <= len(got["services"].split()) <= 3
+
+
+def test_auto_mode_covers_the_form(engine: FormEngine, survey: Path) -> None:
+    xmls = [
+        f.xml
+        for f in engine.fill_many(
+            FillRequest(survey, {"consent": "yes"}, auto=True, seed=s) for s in range(40)
+        )
+    ]
+    questions = answerable_questions(survey)
+    assert "/data/main/hello" not in {q.path for q in questions}  # notes are not answerable
+    assert "/data/main/region_name" not in {q.path for q in questions}
+    assert answered_share(survey, xmls) == 1.0
+    assert "/data/members/kids/kid_age" in answered_paths(xmls[0]) or any(
+        "/data/members/kids/kid_age" in answered_paths(x) for x in xmls
+    )
+
+
+def test_consent_gate_leaves_only_metadata(engine: FormEngine, survey: Path) -> None:
+    root = parse(engine.fill(survey, {"consent": "no", "age": 50}, auto=False).xml)
+    assert [el.tag for el in root] == [
+        "start",
+        "end",
+        "today",
+        "deviceid",
+        "username",
+        "consent",
+        "meta",
+    ]
+    # auto mode does not answer past the gate either
+    root = parse(engine.fill(survey, {"consent": "no"}, auto=True, seed=3).xml)
+    assert root.find("main") is None and root.findall("members") == []
+
+
+def test_edit_sets_deprecated_id(engine: FormEngine, survey: Path) -> None:
+    original = engine.fill(survey, GOOD)
+    edited = engine.fill(survey, {**GOOD, "age": 35}, deprecated_id=original.instance_id)
+    root = parse(edited.xml)
+    assert root.findtext("meta/deprecatedID") == original.instance_id
+    assert edited.instance_id.startswith("uuid:") and edited.instance_id != original.instance_id
+    assert root.findtext("meta/instanceID") == edited.instance_id
+    forced = engine.fill(survey, GOOD, instance_id="uuid:fixed-1")
+    assert forced.instance_id == "uuid:fixed-1"
+    assert parse(forced.xml).find("meta/deprecatedID") is None
+
+
+def test_fill_many_throughput_smoke(engine: FormEngine, survey: Path) -> None:
+    requests = (
+        FillRequest(survey, {"consent": "yes"}, auto=True, seed=i, start="2025-06-01T09:00:00")
+        for i in range(200)
+    )
+    results = list(engine.fill_many(requests))
+    assert len(results) == 200
+    assert len({r.instance_id for r in results}) == 200
+    assert all(parse(r.xml).findtext("start").endswith("+06:00") for r in results)
+    # an error in the middle of a stream raises; the engine stays usable afterwards
+    bad = [
+        FillRequest(survey, GOOD),
+        FillRequest(survey, {**GOOD, "age": 5}),
+        FillRequest(survey, GOOD),
+    ]
+    with pytest.raises(FillRejected):
+        list(engine.fill_many(bad))
+    assert engine.fill(survey, GOOD).errors == ()
+
+
+def test_crashed_jvm_is_reported_then_restarted(survey: Path) -> None:
+    with FormEngine(timeout=20) as eng:
+        eng.fill(survey, GOOD)
+        eng._proc.kill()  # simulate a crash
+        with pytest.raises(SimulationError, match="JavaRosa process"):
+            eng.fill(survey, GOOD)
+        assert eng.fill(survey, GOOD).errors == ()  # a new JVM
+
+
+def test_missing_javac_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(engine_mod.shutil, "which", lambda name: None)
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    with pytest.raises(SimulationError, match="openjdk-17-jdk-headless") as info:
+        engine_mod.compile_filler(tmp_path)
+    assert isinstance(info.value, AimakError)
+
+
+def test_unknown_form_is_reported(engine: FormEngine, tmp_path: Path) -> None:
+    with pytest.raises(SimulationError, match="not found"):
+        engine.fill(tmp_path / "missing.xml", {})
