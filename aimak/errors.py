@@ -74,5 +74,21 @@ def redact(text: str, *secrets: str | None) -> str:
     return text
 
 
+class KoboAuthError(KoboError):
+    """The server refused the credentials (401/403)."""
+
+
+class KoboNotFoundError(KoboError):
+    """The asset, submission or endpoint does not exist for this account (404)."""
+
+
+class KoboUnavailableError(KoboError):
+    """The server could not be reached or kept failing (network errors, 5xx) after every retry."""
+
+
+class WarehouseLockedError(WarehouseError):
+    """Another process holds the warehouse file."""
+
+
 class SimulationError(AimakError):
     """The simulated field team could not fill a form (JavaRosa engine missing, crashed or refused an answer)."""

@@ -1,0 +1,164 @@
+"""The KoboToolbox KPI API v2 client: assets, imports, deployment, data pages.
+
+It works unchanged against https://kf.kobotoolbox.org and the local server in ``fieldsim``.
+Data is paged by key, never by offset (deletions shift offsets mid-scan):
+``query={"_id":{"$gt": last}}``, ``sort={"_id": 1}``, ``limit=1000``. The server's ``next`` link
+only tells whether more follows, so ``start``- and ``offset``-style links both work.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aimak.errors import KoboError
+from etl.http import HttpClient
+from etl.settings import Settings
+
+PAGE_LIMIT = 1000
+ASSETS = "api/v2/assets/"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One data page as received (``body``) and its parsed records."""
+
+    body: bytes
+    records: list[dict[str, Any]]
+    has_next: bool
+
+    @property
+    def last_id(self) -> int | None:
+        return self.records[-1]["_id"] if self.records else None
+
+
+class KoboClient:
+    """KPI API v2 over one :class:`HttpClient`."""
+
+    def __init__(self, http: HttpClient):
+        self.http = http
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> KoboClient:
+        if not settings.kobo_token:
+            raise KoboError("KOBO_TOKEN is not set: export the API key of the KoboToolbox "
+                            "account (Account settings → Security) as KOBO_TOKEN.")
+        return cls(HttpClient(settings.kobo_url, settings.kobo_token, **kwargs))
+
+    def close(self) -> None:
+        self.http.close()
+
+    # --- assets ------------------------------------------------------------------------------
+
+    def list_assets(self, asset_type: str = "survey") -> list[dict[str, Any]]:
+        """Every asset of the account of that type, following ``next`` links."""
+        assets: list[dict[str, Any]] = []
+        url: str | None = ASSETS
+        params: dict[str, Any] | None = {"limit": 100, "q": f"asset_type:{asset_type}"}
+        while url:
+            _, page = self.http.request("GET", url, params=params)
+            assets += [a for a in page["results"] if a.get("asset_type") == asset_type]
+            url, params = page.get("next"), None
+        return assets
+
+    def asset(self, uid: str) -> dict[str, Any]:
+        return self.http.get_json(f"{ASSETS}{uid}/")
+
+    def find_asset(self, form_id: str, known_uid: str | None = None) -> dict[str, Any] | None:
+        """The survey asset whose XLSForm form_id (``content.settings.id_string``) is ``form_id``."""
+        if known_uid:
+            try:
+                asset = self.asset(known_uid)
+            except KoboError:
+                asset = None
+            if asset and form_id_of(asset) == form_id:
+                return asset
+        for summary in self.list_assets():
+            asset = self.asset(summary["uid"])
+            if form_id_of(asset) == form_id:
+                return asset
+        return None
+
+    # --- imports and deployment ----------------------------------------------------------------
+
+    def import_xlsform(self, path: Path, name: str, destination_uid: str | None = None) -> str:
+        """Upload an XLSForm as a survey (``library=false``); return the import task uid.
+
+        Not retried automatically: a repeated POST could create a second asset. A failed run is
+        safe to repeat, because deployment looks the asset up by its form id first.
+        """
+        data = {"name": name, "library": "false"}
+        if destination_uid:
+            data["destination"] = self.http.url(f"{ASSETS}{destination_uid}/")
+        with path.open("rb") as handle:
+            files = {"file": (path.name, handle, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}
+            _, body = self.http.request("POST", "api/v2/imports/", data=data, files=files, retry=False)
+        return body["uid"]
+
+    def wait_import(self, import_uid: str, timeout: float = 300, poll: float = 0.5) -> str:
+        """Poll the import until it completes; return the uid of the created or updated asset."""
+        deadline = time.monotonic() + timeout
+        while True:
+            task = self.http.get_json(f"api/v2/imports/{import_uid}/")
+            status = task.get("status")
+            if status == "complete":
+                messages = task.get("messages", {})
+                for key in ("created", "updated"):
+                    if messages.get(key):
+                        return messages[key][0]["uid"]
+                raise KoboError(f"import {import_uid} completed without an asset: {messages}")
+            if status == "error":
+                detail = task.get("messages", {})
+                raise KoboError(f"KoboToolbox could not import the form (import {import_uid}): "
+                                f"{detail.get('error_type', '')} {detail.get('error', detail)}")
+            if time.monotonic() > deadline:
+                raise KoboError(f"import {import_uid} still '{status}' after {timeout:.0f} s; the "
+                                "server is busy: run the deployment again later.")
+            time.sleep(poll)
+
+    def deploy(self, uid: str) -> dict[str, Any]:
+        """First deployment of an asset."""
+        return self.http.request("POST", f"{ASSETS}{uid}/deployment/", json={"active": True})[1]
+
+    def redeploy(self, uid: str, version_id: str) -> dict[str, Any]:
+        """Deploy the asset's current version over an existing deployment."""
+        return self.http.request("PATCH", f"{ASSETS}{uid}/deployment/",
+                                 json={"active": True, "version_id": version_id})[1]
+
+    # --- data --------------------------------------------------------------------------------
+
+    def iter_pages(self, uid: str, after_id: int = 0, *, fields: list[str] | None = None,
+                   limit: int = PAGE_LIMIT, query: dict[str, Any] | None = None) -> Iterator[Page]:
+        """Yield data pages of records with ``_id`` > ``after_id`` in ``_id`` order."""
+        last = after_id
+        while True:
+            where: dict[str, Any] = dict(query or {})
+            where["_id"] = {**where.get("_id", {}), "$gt": last}
+            params: dict[str, Any] = {"format": "json", "limit": limit,
+                                      "query": json.dumps(where, separators=(",", ":")),
+                                      "sort": '{"_id":1}'}
+            if fields:
+                params["fields"] = json.dumps(fields, separators=(",", ":"))
+            response, page = self.http.request("GET", f"{ASSETS}{uid}/data/", params=params)
+            records = page.get("results", [])
+            result = Page(response.content, records, bool(page.get("next")) and bool(records))
+            yield result
+            if not result.has_next:
+                return
+            last = result.last_id
+
+    def submissions_by_id(self, uid: str, ids: list[int]) -> Iterator[Page]:
+        """Pages holding exactly the records with these ``_id`` values (for refetching edits)."""
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            yield from self.iter_pages(uid, 0, query={"_id": {"$in": chunk}})
+
+
+def form_id_of(asset: dict[str, Any]) -> str:
+    """Our ``<form_id>``: the XLSForm's id_string, or the asset uid when it has none."""
+    settings = (asset.get("content") or {}).get("settings") or {}
+    return settings.get("id_string") or settings.get("form_id") or asset["uid"]

@@ -1,0 +1,45 @@
+"""Opening the DuckDB warehouse: one writer process at a time, with a clear message otherwise."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from aimak.errors import WarehouseError, WarehouseLockedError
+from warehouse.schema import migrate
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (and create or migrate) the warehouse at ``path``.
+
+    A second process cannot open a file another one is writing: that gives
+    :class:`WarehouseLockedError` naming the other process, instead of DuckDB's IO error.
+    """
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as err:
+        text = str(err)
+        if "lock" in text.lower():
+            pid = re.search(r"PID (\d+)", text)
+            holder = f" (process {pid.group(1)})" if pid else ""
+            raise WarehouseLockedError(
+                f"the warehouse {path} is in use by another aimak run{holder}. Wait for it to "
+                "finish and run the command again; nothing was changed.") from err
+        raise WarehouseError(f"cannot open the warehouse {path}: {text}") from err
+    except duckdb.Error as err:
+        raise WarehouseError(f"cannot open the warehouse {path}: {err}. If the file is damaged, "
+                             "move it aside and run 'aimak sync' to rebuild it from the server "
+                             "and the landing files.") from err
+    if not read_only:
+        migrate(conn)
+    return conn
+
+
+def landing_dir(warehouse_path: Path) -> Path:
+    """The landing folder beside the warehouse file: raw pages exactly as received."""
+    return Path(warehouse_path).parent / "landing"

@@ -1,0 +1,106 @@
+"""Ordered, named migrations of the warehouse's own tables, recorded in ``_migrations``.
+
+Tables people and BI tools query keep their names forever; columns may be added, never renamed.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+MIGRATIONS: list[tuple[str, str]] = [
+    ("001_raw_and_state", """
+        CREATE TABLE raw_submissions (
+            asset_uid VARCHAR NOT NULL,
+            _id BIGINT NOT NULL,
+            _uuid VARCHAR NOT NULL,
+            root_uuid VARCHAR,
+            version VARCHAR,
+            submission_time TIMESTAMP,
+            validation_status VARCHAR,
+            payload JSON NOT NULL,
+            payload_hash VARCHAR NOT NULL,
+            landing_file VARCHAR,
+            first_seen TIMESTAMP NOT NULL,
+            last_seen TIMESTAMP NOT NULL,
+            superseded_at TIMESTAMP,
+            deleted_at TIMESTAMP,
+            PRIMARY KEY (asset_uid, _id, _uuid)
+        );
+        CREATE TABLE sync_cursor (
+            asset_uid VARCHAR PRIMARY KEY,
+            form_id VARCHAR NOT NULL,
+            last_id BIGINT NOT NULL,
+            updated_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE quarantine (
+            asset_uid VARCHAR NOT NULL,
+            form_id VARCHAR,
+            _id BIGINT,
+            _uuid VARCHAR,
+            reason VARCHAR NOT NULL,
+            payload VARCHAR,
+            landing_file VARCHAR,
+            quarantined_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE forms (
+            form_id VARCHAR PRIMARY KEY,
+            asset_uid VARCHAR NOT NULL,
+            name VARCHAR,
+            deployed_version_id VARCHAR,
+            content JSON NOT NULL,
+            fetched_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE form_deployments (
+            form_id VARCHAR NOT NULL,
+            asset_uid VARCHAR NOT NULL,
+            form_version VARCHAR NOT NULL,
+            version_id VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            deployed_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE answers (
+            form_id VARCHAR NOT NULL,
+            submission_id BIGINT NOT NULL,
+            repeat_path VARCHAR NOT NULL,
+            _index BIGINT NOT NULL,
+            question VARCHAR NOT NULL,
+            value VARCHAR,
+            value_numeric DOUBLE
+        );
+        CREATE TABLE labels (
+            form_id VARCHAR NOT NULL,
+            question VARCHAR NOT NULL,
+            choice VARCHAR,
+            language VARCHAR NOT NULL,
+            label VARCHAR NOT NULL
+        );
+        CREATE TABLE select_multiple (
+            form_id VARCHAR NOT NULL,
+            submission_id BIGINT NOT NULL,
+            repeat_path VARCHAR NOT NULL,
+            _index BIGINT NOT NULL,
+            question VARCHAR NOT NULL,
+            choice VARCHAR NOT NULL
+        );
+    """),
+]
+
+
+def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply the migrations not yet applied, each in its own transaction; return their names."""
+    conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
+    done = {row[0] for row in conn.execute("SELECT name FROM _migrations").fetchall()}
+    applied = []
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            conn.execute(sql)
+            conn.execute("INSERT INTO _migrations VALUES (?, now())", [name])
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied
