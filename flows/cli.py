@@ -60,6 +60,54 @@ def forms_build(
     typer.echo(result.summary())
 
 
+@forms_app.command("deploy")
+def forms_deploy(
+    forms_dir: Annotated[
+        Path, typer.Option("--forms", help="Folder of generated XLSForms.")
+    ] = DEFAULT_FORMS_DIR,
+    warehouse: Annotated[
+        Path | None, typer.Option(help="DuckDB warehouse (default: AIMAK_WAREHOUSE).")
+    ] = None,
+) -> None:
+    """Upload and deploy every form to KOBO_URL; redeploy only the forms that changed.
+
+    Example: KOBO_URL=https://kf.kobotoolbox.org KOBO_TOKEN=... aimak forms deploy
+    """
+    from flows.deploy import deploy_forms_flow
+
+    try:
+        results = deploy_forms_flow(str(forms_dir), str(warehouse) if warehouse else None)
+    except AimakError as err:
+        _fail(err)
+    for r in results:
+        typer.echo(f"{r.form_id}: {r.action} (asset {r.asset_uid}, form version {r.form_version}, "
+                   f"server version {r.version_id})")
+
+
+@app.command("sync")
+def sync(
+    form: Annotated[str | None, typer.Option(help="Only this form id (default: every deployed form).")] = None,
+    warehouse: Annotated[
+        Path | None, typer.Option(help="DuckDB warehouse (default: AIMAK_WAREHOUSE).")
+    ] = None,
+) -> None:
+    """Pull new, edited and deleted submissions of every deployed form into the warehouse.
+
+    Example: aimak sync --form citizen_survey
+    """
+    from flows.sync import sync_flow
+
+    try:
+        results = sync_flow(form, str(warehouse) if warehouse else None)
+    except AimakError as err:
+        _fail(err)
+    if not results:
+        typer.echo("no deployed form found on the server: run 'aimak forms deploy' first.")
+    quarantined = sum(r.quarantined for r in results)
+    if quarantined:
+        typer.echo(f"{quarantined} record(s) quarantined: see the 'quarantine' table for the reasons.")
+
+
 @app.command("demo")
 def demo(
     out: Annotated[Path, typer.Option(help="Where the demo writes everything.")] = Path("out/demo"),

@@ -1,0 +1,73 @@
+"""The warehouse side of a sync: the persistence that ``etl.sync.sync_form`` is given."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from warehouse.raw import LoadResult, Reconciliation, cursor, land_page, load_page, reconcile
+from warehouse.staging import StagingResult, build_form_tables
+
+
+class WarehouseStore:
+    """Raw landing, loading, reconciliation and staging on one open warehouse connection."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, landing: Path):
+        self.conn = conn
+        self.landing = Path(landing)
+
+    def cursor(self, asset_uid: str) -> int:
+        return cursor(self.conn, asset_uid)
+
+    def land(self, asset_uid: str, name: str, body: bytes) -> Path:
+        return land_page(self.landing, asset_uid, name, body)
+
+    def load(self, asset_uid: str, form_id: str, file: Path, advance_cursor: bool) -> LoadResult:
+        return load_page(self.conn, asset_uid, form_id, file, advance_cursor)
+
+    def reconcile(self, asset_uid: str, listing: list[tuple[int, str, str | None]],
+                  up_to_id: int) -> Reconciliation:
+        return reconcile(self.conn, asset_uid, listing, up_to_id)
+
+    def record_form(self, form_id: str, asset: dict[str, Any]) -> bool:
+        """Keep the form's deployed content; True when it differs from what was kept before."""
+        content = json.dumps(asset.get("content") or {}, sort_keys=True, ensure_ascii=False)
+        before = self.conn.execute("SELECT md5(CAST(content AS VARCHAR)) FROM forms WHERE form_id = ?",
+                                   [form_id]).fetchone()
+        self.conn.execute("""
+            INSERT INTO forms VALUES (?, ?, ?, ?, ?, now())
+            ON CONFLICT (form_id) DO UPDATE SET asset_uid = excluded.asset_uid,
+                name = excluded.name, deployed_version_id = excluded.deployed_version_id,
+                content = excluded.content, fetched_at = excluded.fetched_at
+        """, [form_id, asset["uid"], asset.get("name"), asset.get("deployed_version_id"), content])
+        after = self.conn.execute("SELECT md5(CAST(content AS VARCHAR)) FROM forms WHERE form_id = ?",
+                                  [form_id]).fetchone()
+        return before is None or before != after
+
+    def has_tables(self, schema: Any) -> bool:
+        names = {t.name for t in schema.tables}
+        found = {row[0] for row in self.conn.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+        return names <= found
+
+    def rebuild(self, schema: Any) -> StagingResult:
+        return build_form_tables(self.conn, schema)
+
+
+def recorded_deployments(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str, str]]:
+    """form_id -> (asset uid, form version, server version id) of the latest deployment."""
+    rows = conn.execute("""
+        SELECT form_id, arg_max(asset_uid, deployed_at), arg_max(form_version, deployed_at),
+               arg_max(version_id, deployed_at)
+        FROM form_deployments GROUP BY form_id
+    """).fetchall()
+    return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+
+def record_deployment(conn: duckdb.DuckDBPyConnection, form_id: str, asset_uid: str,
+                      form_version: str, version_id: str, action: str) -> None:
+    conn.execute("INSERT INTO form_deployments VALUES (?, ?, ?, ?, ?, now())",
+                 [form_id, asset_uid, form_version, version_id, action])
