@@ -60,9 +60,10 @@ __all__ = [
 
 DEFAULT_TZ = "Asia/Bishkek"
 DEFAULT_DEVICEID = "collect:AIMAKSIMULATOR00"
-# Measured on the 2-core box (bench/engine_fill.py): a capped heap keeps RSS near 100 MB,
-# C1-only compilation starts fastest and is not slower for this workload.
-DEFAULT_JAVA_OPTIONS = ("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss4m")
+# Measured on the 2-core box (bench/engine_fill.py --compare-options, ~100-question form):
+# the capped heap keeps the JVM near 110 MB RSS instead of 500 MB; keeping the C2 compiler
+# (no -XX:TieredStopAtLevel=1) costs ~50 ms at start but doubles the fill rate.
+DEFAULT_JAVA_OPTIONS = ("-Xmx64m", "-XX:+UseSerialGC")
 INSTALL_HINT = "install a Java 17 JDK: apt-get install openjdk-17-jdk-headless"
 MAIN_CLASS = "AimakFiller"
 _SOURCE = ("java", "AimakFiller.java")
@@ -249,6 +250,19 @@ def _iso(value: Any) -> str | None:
     return str(value)
 
 
+def _pump_stdout(proc: subprocess.Popen, replies: queue.Queue) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        replies.put(line)
+    replies.put(_EOF)
+
+
+def _pump_stderr(proc: subprocess.Popen, tail: collections.deque) -> None:
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        tail.append(line.decode("utf-8", "replace").rstrip())
+
+
 def _terminate(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         try:
@@ -340,8 +354,9 @@ class FormEngine:
         self._replies = queue.Queue()
         self._stderr.clear()
         self._finalizer = weakref.finalize(self, _terminate, proc)
-        threading.Thread(target=self._read_stdout, args=(proc, self._replies), daemon=True).start()
-        threading.Thread(target=self._read_stderr, args=(proc,), daemon=True).start()
+        # the threads get no reference to self, so a dropped engine is collected and its JVM killed
+        threading.Thread(target=_pump_stdout, args=(proc, self._replies), daemon=True).start()
+        threading.Thread(target=_pump_stderr, args=(proc, self._stderr), daemon=True).start()
         hello = self._next_reply(None)
         if not hello.get("ready"):
             self.close()
@@ -364,17 +379,6 @@ class FormEngine:
         if self._finalizer is not None:
             self._finalizer.detach()
             self._finalizer = None
-
-    def _read_stdout(self, proc: subprocess.Popen, replies: queue.Queue) -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            replies.put(line)
-        replies.put(_EOF)
-
-    def _read_stderr(self, proc: subprocess.Popen) -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            self._stderr.append(line.decode("utf-8", "replace").rstrip())
 
     def _died(self, what: str) -> SimulationError:
         proc, self._proc = self._proc, None

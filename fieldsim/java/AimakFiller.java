@@ -791,9 +791,9 @@ public final class AimakFiller {
             int[] pos = repeatPositions(idx, false);
             JsonNode v = lookup(name, path, pos);
             if (v == null) {
-                if (auto) {
+                if (auto && p.getAnswerValue() == null) {  // a default value is kept, as an enumerator would
                     autoAnswer(idx, p, name, path);
-                } else if (p.isRequired() && p.getAnswerValue() == null) {
+                } else if (!auto && p.isRequired() && p.getAnswerValue() == null) {
                     error("required", p, path, null, requiredText(p), null);
                 }
                 return;
