@@ -325,6 +325,31 @@ def test_missing_javac_says_what_to_install(
     assert isinstance(info.value, AimakError)
 
 
+def test_external_choices_and_defaults(engine: FormEngine, tmp_path: Path) -> None:
+    md = """
+| survey |
+| | type | name | label | default | constraint |
+| | select_one_from_file things.csv | thing | Thing | | |
+| | integer | d | D | 7 | . < 5 |
+| | integer | kept | K | 3 | . < 5 |
+"""
+    form = tmp_path / "ext.xml"
+    form.write_text(convert(md, file_type=".md", form_name="data").xform, encoding="utf-8")
+    (tmp_path / "ext-media").mkdir()  # Collect's layout: <form>-media/ next to the form
+    (tmp_path / "ext-media" / "things.csv").write_text("name,label\nhammer,Hammer\nsaw,Saw\n")
+    filled = engine.fill(form, {"thing": "saw", "d": 2})
+    assert parse(filled.xml).findtext("thing") == "saw"
+    with pytest.raises(FillRejected, match="hammer, saw"):
+        engine.fill(form, {"thing": "drill", "d": 2})
+    # a default that breaks its constraint is caught at finalisation, as in Collect
+    with pytest.raises(FillRejected, match="'d'"):
+        engine.fill(form, {"thing": "saw"})
+    # auto mode keeps a valid default and replaces an invalid one
+    root = parse(engine.fill(form, {}, auto=True, seed=4).xml)
+    assert root.findtext("kept") == "3" and int(root.findtext("d")) < 5
+    assert root.findtext("thing") in {"hammer", "saw"}
+
+
 def test_unknown_form_is_reported(engine: FormEngine, tmp_path: Path) -> None:
     with pytest.raises(SimulationError, match="not found"):
         engine.fill(tmp_path / "missing.xml", {})

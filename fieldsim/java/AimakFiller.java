@@ -110,6 +110,7 @@ public final class AimakFiller {
         System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8));
         new XFormsModule().registerModule();
         PropertyManager.setPropertyManager(PROPS);
+        org.javarosa.core.reference.ReferenceManager.instance().addReferenceFactory(new MediaFactory());
         setTimeZone(DEFAULT_TZ);
 
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8), 1 << 16);
@@ -297,6 +298,9 @@ public final class AimakFiller {
         if (f != null && f.mtime == file.lastModified() && f.size == file.length()) {
             return f;
         }
+        String stem = file.getName().replaceFirst("\\.[^.]*$", "");
+        File media = new File(file.getAbsoluteFile().getParentFile(), stem + "-media");
+        mediaDir = media.isDirectory() ? media : file.getAbsoluteFile().getParentFile();
         FormDef fd;
         try (InputStream in = new FileInputStream(file)) {
             fd = XFormUtils.getFormFromInputStream(in);
@@ -305,6 +309,49 @@ public final class AimakFiller {
         f = new LoadedForm(path, file.lastModified(), file.length(), fd);
         FORMS.put(path, f);
         return f;
+    }
+
+    /** The folder external files (jr://file/, jr://file-csv/) of the form being parsed come from. */
+    static File mediaDir = new File(".");
+
+    /**
+     * Collect keeps a form's media next to it; here: "<form stem>-media/" if it exists, else the
+     * form's own folder. External choice files are read when the form is parsed.
+     */
+    static final class MediaFactory implements org.javarosa.core.reference.ReferenceFactory {
+        public boolean derives(String uri) {
+            return uri.startsWith("jr://file/") || uri.startsWith("jr://file-csv/")
+                || uri.startsWith("jr://images/") || uri.startsWith("jr://audio/")
+                || uri.startsWith("jr://video/");
+        }
+        public org.javarosa.core.reference.Reference derive(String uri) {
+            String name = uri.substring(uri.indexOf("//") + 2);
+            name = name.substring(name.indexOf('/') + 1);
+            return new MediaReference(uri, new File(mediaDir, name));
+        }
+        public org.javarosa.core.reference.Reference derive(String uri, String context) {
+            return derive(uri);
+        }
+    }
+
+    static final class MediaReference implements org.javarosa.core.reference.Reference {
+        final String uri;
+        final File file;
+        MediaReference(String uri, File file) { this.uri = uri; this.file = file; }
+        public boolean doesBinaryExist() { return file.isFile(); }
+        public InputStream getStream() throws java.io.IOException { return new FileInputStream(file); }
+        public String getURI() { return uri; }
+        public String getLocalURI() { return file.getAbsolutePath(); }
+        public boolean isReadOnly() { return true; }
+        public OutputStream getOutputStream() throws java.io.IOException {
+            throw new java.io.IOException("read-only media reference: " + uri);
+        }
+        public void remove() throws java.io.IOException {
+            throw new java.io.IOException("read-only media reference: " + uri);
+        }
+        public org.javarosa.core.reference.Reference[] probeAlternativeReferences() {
+            return new org.javarosa.core.reference.Reference[0];
+        }
     }
 
     /** pulldata() is supplied by Collect, not JavaRosa: answer "" so forms that use it still work. */
@@ -791,7 +838,8 @@ public final class AimakFiller {
             int[] pos = repeatPositions(idx, false);
             JsonNode v = lookup(name, path, pos);
             if (v == null) {
-                if (auto && p.getAnswerValue() == null) {  // a default value is kept, as an enumerator would
+                // auto mode keeps a default value that passes its constraint, as an enumerator would
+                if (auto && (p.getAnswerValue() == null || !fd.evaluateConstraint(ref, p.getAnswerValue()))) {
                     autoAnswer(idx, p, name, path);
                 } else if (!auto && p.isRequired() && p.getAnswerValue() == null) {
                     error("required", p, path, null, requiredText(p), null);
@@ -1130,7 +1178,7 @@ public final class AimakFiller {
                     }
                     double span = attempt < 15 ? 20 : 1000;
                     if (Double.isNaN(lo) && Double.isNaN(hi)) { lo = 0; hi = span; }
-                    else if (Double.isNaN(lo)) lo = Math.min(0, hi - span) < hi - span ? hi - span : Math.min(0, hi);
+                    else if (Double.isNaN(lo)) lo = hi >= 0 ? 0 : hi - span;
                     else if (Double.isNaN(hi)) hi = lo + span;
                     if (hi < lo) hi = lo;
                     if (integer) {
