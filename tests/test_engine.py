@@ -350,6 +350,22 @@ def test_external_choices_and_defaults(engine: FormEngine, tmp_path: Path) -> No
     assert root.findtext("thing") in {"hammer", "saw"}
 
 
+def test_start_geopoint_near_the_given_point(engine: FormEngine, tmp_path: Path) -> None:
+    md = """
+| survey |
+| | type | name | label |
+| | start-geopoint | sg | |
+| | text | x | X |
+"""
+    form = tmp_path / "sg.xml"
+    form.write_text(convert(md, file_type=".md", form_name="data").xform, encoding="utf-8")
+    one = engine.fill(form, {"x": "a"}, seed=1, geopoint=(40.5, 72.8))
+    lat, lon, _alt, _acc = (float(v) for v in parse(one.xml).findtext("sg").split())
+    assert abs(lat - 40.5) < 0.1 and abs(lon - 72.8) < 0.1
+    two = engine.fill(form, {"x": "a"}, seed=1, geopoint=(40.5, 72.8))
+    assert parse(two.xml).findtext("sg") == parse(one.xml).findtext("sg")
+
+
 def test_unknown_form_is_reported(engine: FormEngine, tmp_path: Path) -> None:
     with pytest.raises(SimulationError, match="not found"):
         engine.fill(tmp_path / "missing.xml", {})

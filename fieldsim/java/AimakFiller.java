@@ -111,6 +111,9 @@ public final class AimakFiller {
         new XFormsModule().registerModule();
         PropertyManager.setPropertyManager(PROPS);
         org.javarosa.core.reference.ReferenceManager.instance().addReferenceFactory(new MediaFactory());
+        org.javarosa.xform.parse.XFormParser.registerActionHandler(
+            org.javarosa.core.model.actions.setgeopoint.SetGeopointActionHandler.ELEMENT_NAME,
+            new StartGeopointHandler());
         setTimeZone(DEFAULT_TZ);
 
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8), 1 << 16);
@@ -311,6 +314,27 @@ public final class AimakFiller {
         return f;
     }
 
+    /** The fill under way: start-geopoint asks it for the "device location". */
+    static Fill current;
+
+    /** odk:setgeopoint (start-geopoint): the phone's location when the form opens, near the request's point. */
+    public static final class StartGeopointAction
+            extends org.javarosa.core.model.actions.setgeopoint.SetGeopointAction {
+        public StartGeopointAction() {
+            super((TreeReference) null);  // the no-argument form leaves the action name null
+        }
+        public void requestLocationUpdates() {
+            saveLocationValue(current == null ? "" : current.point());
+        }
+    }
+
+    static final class StartGeopointHandler
+            extends org.javarosa.core.model.actions.setgeopoint.SetGeopointActionHandler {
+        public org.javarosa.core.model.actions.setgeopoint.SetGeopointAction getSetGeopointAction() {
+            return new StartGeopointAction();
+        }
+    }
+
     /** The folder external files (jr://file/, jr://file-csv/) of the form being parsed come from. */
     static File mediaDir = new File(".");
 
@@ -497,7 +521,12 @@ public final class AimakFiller {
                 // a form without translations: any language shows the same labels
             }
 
-            fd.initialize(true, new InstanceInitializationFactory());
+            current = this;
+            try {
+                fd.initialize(true, new InstanceInitializationFactory());
+            } finally {
+                current = null;
+            }
 
             // Simulated fieldwork time: start and today are set before the walk so calculations see them.
             Date start = parseInstant(req.path("start").asText(null));
