@@ -1,7 +1,8 @@
 """Benchmark of the JavaRosa form-filling engine (fieldsim/engine.py).
 
 Generates a survey-like form of about 100 questions (groups, a cascading region/district/village
-select, 12 service blocks each with a usage filter and 3 rated items, a household repeat), then
+select, 12 service blocks each with a usage filter, 3 rated items, a problem list and a
+follow-up, a household repeat), then
 measures, in one JVM: start time, the first (cold) fill, fills per second over 2,000 auto-mode
 fills in lockstep and pipelined, and the JVM's peak RSS (VmHWM). Baseline: one JVM per fill.
 
@@ -94,6 +95,14 @@ def build_form() -> dict:
             "constraint": ". >= 0 and . <= 100000",
         },
         {"type": "date", "name": "moved_in", "label": "Moved in"},
+        {"type": "select_one occ", "name": "occupation", "label": "Occupation"},
+        {
+            "type": "integer",
+            "name": "years_here",
+            "label": "Years lived here",
+            "constraint": ". >= 0 and . <= 99",
+        },  # fmt: skip
+        {"type": "text", "name": "phone", "label": "Phone"},
         {"type": "end_group"},
     ]
     for svc in SERVICES:
@@ -131,6 +140,19 @@ def build_form() -> dict:
                 "label": "Staff",
                 "relevant": f"${{uses_{svc}}} = 'yes'",
             },
+            {
+                "type": "select_multiple problem",
+                "name": f"{svc}_problems",
+                "label": "Problems",
+                "relevant": f"${{uses_{svc}}} = 'yes'",
+                "constraint": "count-selected(.) <= 3",
+            },
+            {
+                "type": "text",
+                "name": f"{svc}_why",
+                "label": "Why so low?",
+                "relevant": f"${{{svc}_quality}} = '1' or ${{{svc}_quality}} = '2'",
+            },
             {"type": "end_group"},
         ]
     survey += [
@@ -153,6 +175,8 @@ def build_form() -> dict:
         },
         {"type": "select_one rating", "name": "overall", "label": "Overall", "required": "yes"},
         {"type": "text", "name": "comments", "label": "Comments"},
+        {"type": "select_one yn", "name": "recontact", "label": "May we call again?"},
+        {"type": "text", "name": "interviewer_note", "label": "Interviewer's note"},
         {"type": "geopoint", "name": "loc", "label": "Location"},
         {"type": "image", "name": "photo", "label": "Photo"},
         {"type": "note", "name": "thanks", "label": "Thank you"},
@@ -164,6 +188,8 @@ def build_form() -> dict:
     choices += [{"list_name": "edu", "name": f"e{i}", "label": f"level {i}"} for i in range(6)]
     choices += [{"list_name": "income", "name": f"i{i}", "label": f"src {i}"} for i in range(7)]
     choices += [{"list_name": "rel", "name": f"r{i}", "label": f"rel {i}"} for i in range(5)]
+    choices += [{"list_name": "occ", "name": f"o{i}", "label": f"job {i}"} for i in range(8)]
+    choices += [{"list_name": "problem", "name": f"p{i}", "label": f"issue {i}"} for i in range(6)]
     for r in range(7):
         choices.append({"list_name": "region", "name": f"reg{r}", "label": f"Region {r}"})
         for d in range(5):
