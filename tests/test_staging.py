@@ -1,0 +1,188 @@
+"""Raw loading and content-driven staging, on KoboToolbox's own response shapes
+(../shared/kobo-contract): typed columns, repeats linked like Kobo's export, select_multiple bridge
+and 0/1 columns, geopoints split, the long answers table, labels, edits, deletions, quarantine."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from etl.normalize import form_schema
+from warehouse.db import connect
+from warehouse.raw import land_page, load_page, reconcile
+from warehouse.staging import build_form_tables
+
+CONTRACT = Path(__file__).resolve().parent / "fixtures" / "kobo-contract"  # copy of shared/
+
+
+@pytest.fixture(scope="module")
+def asset():
+    return json.loads((CONTRACT / "asset_detail.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def page():
+    return json.loads((CONTRACT / "data_page.json").read_text())
+
+
+@pytest.fixture()
+def warehouse(tmp_path):
+    conn = connect(tmp_path / "w.duckdb")
+    yield conn, tmp_path / "landing"
+    conn.close()
+
+
+def load(conn, landing, asset, records, name="p", advance=True):
+    body = json.dumps({"count": len(records), "next": None, "previous": None, "results": records}).encode()
+    return load_page(conn, asset["uid"], "wash", land_page(landing, asset["uid"], name, body), advance)
+
+
+def test_form_schema__tables_kinds_and_nested_repeats_from_content(asset):
+    schema = form_schema("wash", asset)
+    assert [t.name for t in schema.tables] == [
+        "submissions_wash", "repeat_wash__hh_members", "repeat_wash__treatments"]
+    assert schema.tables[2].parent == "repeat_wash__hh_members"
+    kinds = {f.column: f.kind for f in schema.main.fields}
+    assert kinds["hh_size"] == "integer" and kinds["hh_location"] == "geopoint"
+    assert kinds["water_sources"] == "select_multiple" and kinds["start"] == "datetime"
+    assert schema.languages == ("en", "fr")
+
+
+def test_staging__typed_submissions_with_split_geopoint_and_choice_columns(warehouse, asset, page):
+    conn, landing = warehouse
+    load(conn, landing, asset, page["results"])
+    result = build_form_tables(conn, form_schema("wash", asset))
+    assert result.submissions == 3 and result.quarantined == 0
+    row = conn.execute("""SELECT hh_size, hh_location_latitude, hh_location_accuracy,
+        "water_sources/piped", "water_sources/surface_water", _validation_status, __version__
+        FROM submissions_wash WHERE _id = 40215001""").fetchone()
+    assert row == (2, 12.571046, 4.8, 1, 0, "validation_status_approved", "vAL4cbH5VBLNfUybApRfBU")
+    types = dict(conn.execute("SELECT column_name, data_type FROM duckdb_columns() "
+                              "WHERE table_name = 'submissions_wash'").fetchall())
+    assert types["hh_size"] == "BIGINT" and types["start"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["today"] == "DATE" and types["_submission_time"] == "TIMESTAMP"
+    # absent geopoint -> NULLs, not an error
+    assert conn.execute("SELECT hh_location FROM submissions_wash WHERE _id = 40215009").fetchone() == (None,)
+
+
+def test_staging__repeats_linked_like_kobo_export(warehouse, asset, page):
+    conn, landing = warehouse
+    load(conn, landing, asset, page["results"])
+    build_form_tables(conn, form_schema("wash", asset))
+    members = conn.execute("SELECT _index, _parent_index, _parent_table_name, _submission__id, member_name "
+                           "FROM repeat_wash__hh_members ORDER BY _index").fetchall()
+    expected_members = [(m["hh_members/member_name"], r["_id"]) for r in page["results"]
+                        for m in r.get("hh_members", [])]
+    assert [(m[4], m[3]) for m in members] == expected_members
+    main_index = dict(conn.execute("SELECT _id, _index FROM submissions_wash").fetchall())
+    assert all(m[1] == main_index[m[3]] and m[2] == "submissions_wash" for m in members)
+    treatments = conn.execute("SELECT t.treatment_name, m.member_name FROM repeat_wash__treatments t "
+                              "JOIN repeat_wash__hh_members m ON m._index = t._parent_index "
+                              "ORDER BY t._index").fetchall()
+    expected = [(t["hh_members/treatments/treatment_name"], m["hh_members/member_name"])
+                for r in page["results"] for m in r.get("hh_members", [])
+                for t in m.get("hh_members/treatments", [])]
+    assert treatments == expected and len(expected) >= 2
+
+
+def test_staging__answers_long_bridge_and_labels(warehouse, asset, page):
+    conn, landing = warehouse
+    load(conn, landing, asset, page["results"])
+    build_form_tables(conn, form_schema("wash", asset))
+    first = page["results"][0]
+    value = conn.execute("SELECT value, value_numeric FROM answers WHERE submission_id = ? "
+                         "AND question = 'hh_size'", [first["_id"]]).fetchone()
+    assert value == (first["hh_info/hh_size"], float(first["hh_info/hh_size"]))
+    bridge = {r[0] for r in conn.execute("SELECT choice FROM select_multiple WHERE submission_id = ? "
+                                         "AND question = 'water_sources'", [first["_id"]]).fetchall()}
+    assert bridge == set(first["water_sources"].split())
+    labels = dict(conn.execute("SELECT language, label FROM labels WHERE question = 'water_sources' "
+                               "AND choice = 'piped'").fetchall())
+    assert labels == {"en": "Piped water", "fr": "Eau courante"}
+    # unanswered questions are absent from the long table, as on the server
+    assert conn.execute("SELECT count(*) FROM answers WHERE submission_id = 40215009 "
+                        "AND question = 'hh_location'").fetchone() == (0,)
+
+
+def test_edit__same_id_new_uuid_supersedes_and_staging_shows_the_edit(warehouse, asset, page):
+    conn, landing = warehouse
+    load(conn, landing, asset, page["results"])
+    edited = copy.deepcopy(page["results"][0])
+    edited["_uuid"] = "edited-uuid"
+    edited["hh_info/hh_size"] = "5"
+    result = load(conn, landing, asset, [edited], name="refetch", advance=False)
+    assert (result.new, result.edited) == (0, 1)
+    build_form_tables(conn, form_schema("wash", asset))
+    assert conn.execute("SELECT _uuid, hh_size FROM submissions_wash WHERE _id = ?",
+                        [edited["_id"]]).fetchone() == ("edited-uuid", 5)
+    rows = conn.execute("SELECT count(*), count(superseded_at) FROM raw_submissions WHERE _id = ?",
+                        [edited["_id"]]).fetchone()
+    assert rows == (2, 1)  # both versions kept in raw
+
+
+def test_reconcile__deletions_marked_never_dropped_and_validation_updated(warehouse, asset, page):
+    conn, landing = warehouse
+    load(conn, landing, asset, page["results"])
+    a, b, c = page["results"]
+    check = reconcile(conn, asset["uid"], [(a["_id"], a["_uuid"], "validation_status_not_approved"),
+                                           (c["_id"], "changed", None)], c["_id"])
+    assert check.deleted == 1 and check.changed_ids == [c["_id"]]
+    assert check.validation_changed == 1
+    build_form_tables(conn, form_schema("wash", asset))
+    ids = [r[0] for r in conn.execute("SELECT _id FROM submissions_wash ORDER BY _id").fetchall()]
+    assert b["_id"] not in ids
+    assert conn.execute("SELECT deleted_at IS NOT NULL FROM raw_submissions WHERE _id = ?",
+                        [b["_id"]]).fetchone() == (True,)
+
+
+def test_bad_records__quarantined_with_reason_and_the_run_goes_on(warehouse, asset, page):
+    conn, landing = warehouse
+    odd = copy.deepcopy(page["results"][0])
+    odd["_id"], odd["_uuid"] = 99, "odd"
+    odd["hh_info/hh_size"] = "two"
+    odd["hh_members"] = "not a list"
+    odd["weird key/with spaces"] = "kept as text"
+    no_id = {"_uuid": "x", "hh_info/village": "?"}
+    result = load(conn, landing, asset, [*page["results"], odd, no_id])
+    assert result.quarantined == 1 and result.new == 4
+    staged = build_form_tables(conn, form_schema("wash", asset))
+    assert staged.submissions == 3 and staged.quarantined == 1
+    reasons = [r[0] for r in conn.execute("SELECT reason FROM quarantine ORDER BY reason").fetchall()]
+    assert any("integer expected, got two" in r and "not a list" in r for r in reasons)
+    assert any("no integer _id" in r for r in reasons)
+    assert "weird key/with spaces" in [r[0] for r in conn.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'submissions_wash'").fetchall()]
+
+
+def test_legacy_page__loads_to_the_same_tables(warehouse, asset):
+    conn, landing = warehouse
+    legacy = json.loads((CONTRACT / "data_page_legacy.json").read_text())
+    load(conn, landing, asset, legacy["results"])
+    staged = build_form_tables(conn, form_schema("wash", asset))
+    assert staged.submissions == len(legacy["results"])
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(1, 5), st.text(alphabet="abc xyz", max_size=8)),
+                min_size=0, max_size=20, unique_by=lambda t: t[1]))
+def test_staging__keeps_row_count_and_unique_columns(tmp_path_factory, asset, page, rows):
+    conn = connect(tmp_path_factory.mktemp("h") / "w.duckdb")
+    records = []
+    for i, (size, village) in enumerate(rows):
+        record = copy.deepcopy(page["results"][i % 3])
+        record["_id"], record["_uuid"] = i + 1, f"u{i}"
+        record["hh_info/hh_size"], record["hh_info/village"] = str(size), village
+        records.append(record)
+    if records:
+        load(conn, tmp_path_factory.mktemp("l"), asset, records)
+    staged = build_form_tables(conn, form_schema("wash", asset))
+    assert staged.submissions == len(records)
+    columns = [r[0] for r in conn.execute("SELECT column_name FROM duckdb_columns() "
+                                          "WHERE table_name = 'submissions_wash'").fetchall()]
+    assert len(columns) == len(set(columns))
+    conn.close()
