@@ -43,7 +43,8 @@ def citizen_survey(definition: Definition, geography: Geography) -> FormSpec:
         use = f"{service.prefix}_use"
         survey.append(Row("select_one usage", use, label=service.usage, required="yes"))
         for item in service.items:
-            survey.append(Row("select_one satisfaction", item.code, label=item.text,
+            survey.append(Row("select_one satisfaction", item.code,
+                              label=join(t("satisfaction_prompt"), item.text, sep=" "),
                               hint=t("hint_satisfaction"), required="yes",
                               relevant=f"${{{use}}} = '1'"))
         survey.append(Row("end_group"))

@@ -25,6 +25,7 @@ REQUIRED_TEXTS = {
     "resp_sex": "question: sex of the respondent",
     "resp_age": "question: age in full years",
     "resp_age_constraint": "message: age outside the adult range",
+    "satisfaction_prompt": "lead-in of every satisfaction item (followed by the aspect)",
     "hint_satisfaction": "hint under every satisfaction item",
     "priorities_constraint": "message: too many priority services",
     "grp_priorities": "group: priority services",

@@ -66,7 +66,7 @@ class FormSpec:
     @property
     def version(self) -> str:
         """A content hash: the same content gives the same version, any change a new one."""
-        payload = json.dumps(self._content(), ensure_ascii=False, sort_keys=True)
+        payload = json.dumps(self.sheets(with_version=False), ensure_ascii=False, sort_keys=True)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:12]
 
     def questions(self) -> list[Row]:
@@ -75,7 +75,7 @@ class FormSpec:
                 "start", "end", "today", "deviceid", "audit", "username"}
         return [row for row in self.survey if row.type.split(" ")[0] not in skip]
 
-    def sheets(self) -> tuple[list[list[str]], list[list[str]], list[list[str]]]:
+    def sheets(self, with_version: bool = True) -> tuple[list[list[str]], ...]:
         """The three sheets as lists of rows (header first), exactly as written."""
         survey_cols = _used_columns(self.survey)
         survey = [[_header(c) for c in survey_cols]]
@@ -88,22 +88,11 @@ class FormSpec:
             choices.append([choice.list_name, choice.name]
                            + [choice.label.get(lang) for lang in LANGUAGES]
                            + [choice.filters.get(col, "") for col in filter_cols])
-        settings = [["form_title", "form_id", "version", "default_language", "instance_name",
-                     "allow_choice_duplicates"],
-                    [self.title.get(self.default_language), self.form_id, self.version,
-                     LANGUAGE_NAMES[self.default_language], self.instance_name, "no"]]
+        settings = [["form_title", "form_id", "version", "default_language", "instance_name"],
+                    [self.title.get(self.default_language), self.form_id,
+                     self.version if with_version else "", LANGUAGE_NAMES[self.default_language],
+                     self.instance_name]]
         return survey, choices, settings
-
-    def _content(self) -> dict:
-        survey, choices, settings = self.sheets_without_version()
-        return {"survey": survey, "choices": choices, "settings": settings}
-
-    def sheets_without_version(self) -> tuple[list, list, list]:
-        survey_cols = _used_columns(self.survey)
-        survey = [[_cell(getattr(row, col), lang) for col, lang in survey_cols] for row in self.survey]
-        choices = [[c.list_name, c.name, c.label.by_language(), c.filters] for c in self.choices]
-        settings = [self.title.by_language(), self.form_id, self.default_language, self.instance_name]
-        return [[_header(c) for c in survey_cols]] + survey, choices, settings
 
 
 def _used_columns(rows: list[Row]) -> list[tuple[str, str | None]]:
