@@ -108,6 +108,29 @@ def sync(
         typer.echo(f"{quarantined} record(s) quarantined: see the 'quarantine' table for the reasons.")
 
 
+@app.command("run")
+def run(
+    definition: Annotated[Path, typer.Option(help="The study definition (YAML).")] = DEFAULT_DEFINITION,
+    geography: Annotated[Path, typer.Option(help="The geography (CSV).")] = DEFAULT_GEOGRAPHY,
+    forms_dir: Annotated[Path, typer.Option("--forms", help="Folder for the generated forms.")] = DEFAULT_FORMS_DIR,
+    warehouse: Annotated[
+        Path | None, typer.Option(help="DuckDB warehouse (default: AIMAK_WAREHOUSE).")
+    ] = None,
+) -> None:
+    """The whole pipeline as one Prefect flow run: build, deploy what changed, sync.
+
+    Example: aimak run
+    """
+    from flows.pipeline import run_flow
+
+    try:
+        result = run_flow(str(definition), str(geography), str(forms_dir),
+                          str(warehouse) if warehouse else None)
+    except AimakError as err:
+        _fail(err)
+    typer.echo(result.summary())
+
+
 @app.command("demo")
 def demo(
     out: Annotated[Path, typer.Option(help="Where the demo writes everything.")] = Path("out/demo"),

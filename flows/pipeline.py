@@ -1,0 +1,44 @@
+"""``aimak run``: the whole pipeline as one Prefect flow run — build the forms, deploy what
+changed, sync the submissions. Scoring and reports join here as they are built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from etl.deploy import Deployed
+from etl.sync import FormSyncResult
+from flows.deploy import deploy_forms_flow
+from flows.sync import sync_flow
+from forms.build import BuildResult, build_forms
+
+
+@dataclass
+class RunResult:
+    build: BuildResult
+    deployed: list[Deployed]
+    synced: list[FormSyncResult] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [self.build.summary()]
+        lines += [f"{d.form_id}: {d.action} (server version {d.version_id})" for d in self.deployed]
+        lines += [s.summary() for s in self.synced]
+        return "\n".join(lines)
+
+
+@task(cache_policy=NO_CACHE)
+def build(definition: Path, geography: Path, forms_dir: Path) -> BuildResult:
+    return build_forms(definition, geography, forms_dir, validate=True)
+
+
+@flow(name="aimak-run", log_prints=True)
+def run_flow(definition: str, geography: str, forms_dir: str, warehouse: str | None = None,
+             progress: bool | None = None) -> RunResult:
+    """Build → deploy → sync, each stage a plain function wired here."""
+    built = build(Path(definition), Path(geography), Path(forms_dir))
+    deployed = deploy_forms_flow(forms_dir, warehouse)
+    synced = sync_flow(None, warehouse, progress)
+    return RunResult(built, deployed, synced)
