@@ -258,7 +258,7 @@ class _Reader:
         seq = self.c.sequence(self.doc, "services", "")
         services: list[Service] = []
         seen: dict[str, int] = {}
-        for field, line, item in self.c.items(seq, "services"):
+        for field, _line, item in self.c.items(seq, "services"):
             self.c.unknown_keys(item, field, {"code", "core", "applies_to", "name", "usage",
                                               "satisfaction_items", "indicators"})
             code = self.c.string(item, "code", field)
@@ -312,7 +312,7 @@ class _Reader:
     def _items(self, item: LineMap, field: str, prefix: str | None) -> list[SatisfactionItem]:
         seq = self.c.sequence(item, "satisfaction_items", field)
         result: list[SatisfactionItem] = []
-        for f, line, node in self.c.items(seq, f"{field}.satisfaction_items"):
+        for f, _line, node in self.c.items(seq, f"{field}.satisfaction_items"):
             self.c.unknown_keys(node, f, {"code", "text", "weight"})
             code = self._check_prefix(self.c.code(node, "code", f), prefix, node.line_of("code"),
                                       f"{f}.code")
@@ -333,7 +333,7 @@ class _Reader:
                     units: dict[str, Unit]) -> list[Indicator]:
         seq = self.c.sequence(item, "indicators", field)
         result: list[Indicator] = []
-        for f, line, node in self.c.items(seq, f"{field}.indicators"):
+        for f, _line, node in self.c.items(seq, f"{field}.indicators"):
             self.c.unknown_keys(node, f, {"code", "text", "unit", "answer", "direction", "floor",
                                           "target", "weight", "evidence"})
             code = self._check_prefix(self.c.code(node, "code", f), prefix, node.line_of("code"),
@@ -488,7 +488,7 @@ class _Reader:
                     groups[str(key)] = count
         teams: list[Team] = []
         enumerators: dict[str, int] = {}
-        for f, line, item in self.c.items(self.c.sequence(node, "teams", p), f"{p}.teams"):
+        for f, _line, item in self.c.items(self.c.sequence(node, "teams", p), f"{p}.teams"):
             self.c.unknown_keys(item, f, {"code", "supervisor", "enumerators", "municipalities"})
             code = self.c.code(item, "code", f, CHOICE_CODE_RE, "letters, digits, '_'")
             supervisor = self.c.code(item, "supervisor", f, CHOICE_CODE_RE, "letters, digits, '_'")

@@ -44,7 +44,7 @@ def test_plan__villages_and_quotas_add_up_to_the_municipality(study):
     definition, geography = study
     plan = plan_sample(definition, geography)
     assert set(plan.municipalities) == set(geography.municipalities)
-    for code, mplan in plan.municipalities.items():
+    for _code, mplan in plan.municipalities.items():
         assert 300 <= mplan.interviews <= 800
         assert sum(v.interviews for v in mplan.villages) == mplan.interviews
         for vq in mplan.villages:
