@@ -1,0 +1,93 @@
+"""Seedable fault injection (off by default): added latency, a share of requests answered with
+502/503/504, connections dropped mid-body, and a slow page.
+
+Spec: comma-separated ``key=value``: ``latency`` (seconds added to every request),
+``error_rate`` (share answered 502/503/504), ``drop_rate`` (share whose body is cut off),
+``slow_page`` (seconds added to data pages), ``seed`` (for the random choices).
+Example: ``latency=0.05,error_rate=0.25,drop_rate=0.05,slow_page=2.0,seed=7``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+KEYS = {"latency", "error_rate", "drop_rate", "slow_page", "seed"}
+
+
+@dataclass(frozen=True)
+class Faults:
+    latency: float = 0.0
+    error_rate: float = 0.0
+    drop_rate: float = 0.0
+    slow_page: float = 0.0
+    seed: int | None = None
+
+    @classmethod
+    def parse(cls, spec: str | None) -> Faults:
+        if not spec:
+            return cls()
+        values: dict[str, float] = {}
+        for part in spec.split(","):
+            key, _, value = part.strip().partition("=")
+            if key not in KEYS:
+                raise ValueError(f"unknown fault {key!r} in {spec!r}; use {', '.join(sorted(KEYS))}")
+            try:
+                values[key] = float(value)
+            except ValueError as err:
+                raise ValueError(f"fault {key!r} needs a number, got {value!r}") from err
+        seed = values.pop("seed", None)
+        return cls(**values, seed=int(seed) if seed is not None else None)
+
+    @property
+    def active(self) -> bool:
+        return any((self.latency, self.error_rate, self.drop_rate, self.slow_page))
+
+
+class FaultMiddleware:
+    """ASGI middleware applying :class:`Faults` to every request."""
+
+    def __init__(self, app: ASGIApp, faults: Faults):
+        self.app = app
+        self.faults = faults
+        self.rng = random.Random(faults.seed)
+        self.lock = threading.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.faults.active:
+            await self.app(scope, receive, send)
+            return
+        with self.lock:
+            error = self.rng.random() < self.faults.error_rate
+            status = self.rng.choice((502, 503, 504))
+            drop = self.rng.random() < self.faults.drop_rate
+        if self.faults.latency:
+            await asyncio.sleep(self.faults.latency)
+        if self.faults.slow_page and scope["path"].rstrip("/").endswith("/data"):
+            await asyncio.sleep(self.faults.slow_page)
+        if error:
+            body = f"<html><body><h1>{status} Gateway error</h1></body></html>".encode()
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [(b"content-type", b"text/html"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if not drop:
+            await self.app(scope, receive, send)
+            return
+
+        async def cut(message: dict) -> None:
+            if message["type"] == "http.response.body":
+                body = message.get("body", b"")
+                await send({"type": "http.response.body", "body": body[: max(1, len(body) // 2)],
+                            "more_body": True})
+                raise ConnectionAbortedError("fault injection: connection dropped mid-body")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, cut)
+        except ConnectionAbortedError:
+            return

@@ -1,0 +1,117 @@
+"""An OpenRosa instance (the XML a phone sends) → the JSON KoboToolbox serves from ``/data/``.
+
+Group paths become slash-joined keys without the root node; every value stays a string; empty
+nodes are dropped; a repeat becomes a list of dicts keyed by full paths (nested repeats too);
+the meta keys are added in the order the real server writes them.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from typing import Any
+
+VALIDATION_LABELS = {
+    "validation_status_approved": "Approved",
+    "validation_status_not_approved": "Not Approved",
+    "validation_status_on_hold": "On Hold",
+}
+
+
+class InstanceError(ValueError):
+    """The submission cannot be read (OpenRosa answers 400)."""
+
+
+@dataclass
+class Parsed:
+    form_id: str
+    instance_id: str
+    deprecated_id: str | None
+    answers: dict[str, Any]
+    media: dict[str, str]  # basename -> question xpath (grp/rep[1]/q)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def parse_instance(xml: bytes, repeats: set[str], media_paths: set[str]) -> Parsed:
+    """Flatten an instance. ``repeats``: xpaths of repeat groups; ``media_paths``: media questions."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError as err:
+        raise InstanceError("Improperly formatted XML.") from err
+    form_id = root.attrib.get("id") or _local(root.tag)
+    answers: dict[str, Any] = {}
+    media: dict[str, str] = {}
+
+    def walk(element: ET.Element, prefix: str, out: dict[str, Any], shown: str) -> None:
+        counts: dict[str, int] = {}
+        for child in element:
+            tag = _local(child.tag)
+            path = f"{prefix}/{tag}" if prefix else tag
+            if path in repeats:
+                counts[tag] = counts.get(tag, 0) + 1
+                item: dict[str, Any] = {}
+                walk(child, path, item, f"{shown}/{tag}[{counts[tag]}]" if shown else f"{tag}[{counts[tag]}]")
+                if item:
+                    out.setdefault(path, []).append(item)
+            elif len(child):
+                walk(child, path, out, f"{shown}/{tag}" if shown else tag)
+            else:
+                text = child.text
+                if text is None or text.strip() == "":
+                    continue
+                out[path] = text
+                if path in media_paths:
+                    media[text] = f"{shown}/{tag}" if shown else tag
+
+    walk(root, "", answers, "")
+    instance_id = answers.get("meta/instanceID")
+    if not instance_id:
+        raise InstanceError("Instance ID is required")
+    return Parsed(form_id, instance_id, answers.get("meta/deprecatedID"), answers, media)
+
+
+def first_geopoint(answers: dict[str, Any], geopoints: list[str]) -> list[float | None]:
+    for path in geopoints:
+        value = answers.get(path)
+        if value:
+            parts = value.split()
+            try:
+                return [float(parts[0]), float(parts[1])]
+            except (IndexError, ValueError):
+                continue
+    return [None, None]
+
+
+def to_json(parsed: Parsed, *, submission_id: int, xform_id: str, root_uuid: str,
+            attachments: list[dict[str, Any]], geolocation: list[float | None],
+            submission_time: str, legacy: bool) -> dict[str, Any]:
+    """The stored record, without ``_validation_status`` and ``_submitted_by`` (added when served)."""
+    record: dict[str, Any] = {"_id": submission_id}
+    record.update(parsed.answers)  # document order: formhub/uuid, answers, __version__, meta
+    uuid = parsed.instance_id.removeprefix("uuid:")
+    record["_xform_id_string"] = xform_id
+    record["_uuid"] = uuid
+    if not legacy:
+        record["meta/rootUuid"] = root_uuid
+    record["_attachments"] = attachments
+    record["_status"] = "submitted_via_web"
+    record["_geolocation"] = geolocation
+    if legacy:
+        record["_tags"] = []
+        record["_notes"] = []
+    record["_submission_time"] = submission_time
+    return record
+
+
+def close_record(stored: str, validation: str, submitted_by: str | None) -> str:
+    """Append the keys that change after submission to a stored record (string work, no parse)."""
+    return (stored[:-1] + ', "_validation_status": ' + validation + ', "_submitted_by": '
+            + json.dumps(submitted_by) + "}")
+
+
+def validation_object(uid: str, by_whom: str, timestamp: int) -> dict[str, Any]:
+    return {"timestamp": timestamp, "uid": uid, "by_whom": by_whom, "label": VALIDATION_LABELS[uid]}
