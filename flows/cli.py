@@ -108,6 +108,50 @@ def sync(
         typer.echo(f"{quarantined} record(s) quarantined: see the 'quarantine' table for the reasons.")
 
 
+@app.command("server")
+def server(
+    host: Annotated[str, typer.Option(help="Address to bind; 0.0.0.0 to let phones on the office "
+                                           "Wi-Fi connect (anyone on that network can then reach it).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    data: Annotated[Path, typer.Option(help="Folder that keeps forms and submissions.")] = Path("data/server"),
+    username: Annotated[str, typer.Option(help="Account an enumerator types into ODK Collect.")] = "demo",
+    password: Annotated[str, typer.Option(help="Its password.")] = "demo",
+    token: Annotated[str | None, typer.Option(help="API token (default: kept from the last run, or new).")] = None,
+    legacy: Annotated[bool, typer.Option(help="Serve the shapes older self-hosted servers send.")] = False,
+    faults: Annotated[str | None, typer.Option(
+        help="Fault injection, e.g. 'latency=0.05,error_rate=0.25,drop_rate=0.05,slow_page=2,seed=7'.")] = None,
+) -> None:
+    """Start the KoboToolbox-compatible local server (training, offline work, tests).
+
+    Example: aimak server --host 0.0.0.0 --port 8000 --username team1 --password s3cret
+    """
+    import socket
+
+    from fieldsim.kpi import LocalServer
+
+    try:
+        srv = LocalServer(data, username=username, password=password, token=token, legacy=legacy,
+                          faults=faults, host=host, port=port)
+    except ValueError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=1) from err
+    shown = host if host not in ("0.0.0.0", "::") else socket.gethostbyname(socket.gethostname())
+    typer.echo(f"KoboToolbox-compatible server, data in {data}")
+    typer.echo(f"  API (KOBO_URL):            http://{shown}:{port}")
+    typer.echo(f"  ODK Collect server URL:    http://{shown}:{port}   "
+               f"username: {username}  password: {password}")
+    typer.echo(f"  API token (KOBO_TOKEN):    {srv.token}")
+    typer.echo("Press Ctrl+C to stop.")
+    srv.start()
+    try:
+        while True:
+            import time
+
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        srv.stop()
+
+
 @app.command("run")
 def run(
     definition: Annotated[Path, typer.Option(help="The study definition (YAML).")] = DEFAULT_DEFINITION,

@@ -1,13 +1,11 @@
 """A KoboToolbox-compatible local server: KPI API v2 and OpenRosa on one port.
 
-``LocalServer`` runs it in a background thread (tests, the demo, benchmarks); ``serve`` runs it
-in the foreground (``aimak server``). Data persists in a folder, so a restarted server keeps its
+``LocalServer`` runs it in a background thread (tests, the demo, benchmarks, ``aimak server``). Data persists in a folder, so a restarted server keeps its
 forms and submissions.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from pathlib import Path
@@ -17,7 +15,7 @@ import uvicorn
 from fieldsim.kpi import ids
 from fieldsim.kpi.app import create_app
 
-__all__ = ["LocalServer", "serve"]
+__all__ = ["LocalServer"]
 
 
 class LocalServer:
@@ -80,13 +78,3 @@ class LocalServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-
-def serve(host: str, port: int, data_dir: Path, username: str, password: str, token: str | None,
-          legacy: bool = False, faults: str | None = None) -> None:
-    """Run in the foreground until interrupted (the ``aimak server`` command)."""
-    server = LocalServer(data_dir, username=username, password=password, token=token,
-                         legacy=legacy, faults=faults, host=host, port=port)
-    logging.getLogger("uvicorn.access").disabled = True
-    config = uvicorn.Config(server.app, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="off")
-    uvicorn.Server(config).run()
