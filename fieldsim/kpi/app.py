@@ -22,7 +22,7 @@ from fieldsim.kpi import ids
 from fieldsim.kpi.auth import Authenticator, AuthFailure
 from fieldsim.kpi.content import ContentError, build_content, read_workbook, summary
 from fieldsim.kpi.faults import FaultMiddleware, Faults
-from fieldsim.kpi.instance import VALIDATION_LABELS, close_record, validation_object
+from fieldsim.kpi.instance import VALIDATION_LABELS, close_record, legacy_view, validation_object
 from fieldsim.kpi.openrosa import openrosa_routes
 from fieldsim.kpi.query import QueryError, order_by, parse_fields, pick, where
 from fieldsim.kpi.store import Store
@@ -52,6 +52,14 @@ class Server:
         self.legacy = legacy
 
     # --- helpers -------------------------------------------------------------------------
+
+    def view(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A stored record as this server serves it (the legacy switch changes its shape)."""
+        if not self.legacy:
+            return record
+        rows = self.store.all("SELECT a.uid, a.id, s.formid FROM attachments a JOIN assets s "
+                              "ON s.uid = a.asset_uid WHERE a.submission_id = ?", (record["_id"],))
+        return legacy_view(record, {r["uid"]: (r["id"], r["formid"]) for r in rows})
 
     def user(self, request: Request) -> str | None:
         return self.auth.user(request.headers.get("authorization"), request.method,
@@ -245,13 +253,15 @@ def routes(server: Server) -> list[Route]:
                          f"AND ({condition}) ORDER BY {order} LIMIT ? OFFSET ?", (*args, limit, start))
         nxt, prv = server.page_links(request, start, limit, count)
         base = base_url(request)
-        if fields is None:
-            records = ",".join(close_record(r["body"], r["validation"], r["submitted_by"]) for r in rows)
-            records = records.replace("{{HOST}}", base)
+        texts = [close_record(r["body"], r["validation"], r["submitted_by"]) for r in rows]
+        if fields is None and not server.legacy:
+            records = ",".join(texts)
         else:
-            picked = [pick(json.loads(close_record(r["body"], r["validation"], r["submitted_by"])), fields)
-                      for r in rows]
-            records = json.dumps(picked, ensure_ascii=False)[1:-1].replace("{{HOST}}", base)
+            parsed = [server.view(json.loads(text)) for text in texts]
+            if fields is not None:
+                parsed = [pick(record, fields) for record in parsed]
+            records = json.dumps(parsed, ensure_ascii=False)[1:-1]
+        records = records.replace("{{HOST}}", base)
         head = json.dumps({"count": count, "next": nxt, "previous": prv})[:-1]
         return Response(f'{head}, "results": [{records}]}}'.encode(), media_type="application/json")
 
@@ -278,7 +288,8 @@ def routes(server: Server) -> list[Route]:
             for f in files:
                 Path(f["path"]).unlink(missing_ok=True)
             return Response(status_code=204)
-        text = close_record(row["body"], row["validation"], row["submitted_by"]).replace("{{HOST}}", base_url(request))
+        record = server.view(json.loads(close_record(row["body"], row["validation"], row["submitted_by"])))
+        text = json.dumps(record, ensure_ascii=False).replace("{{HOST}}", base_url(request))
         return Response(text.encode(), media_type="application/json")
 
     async def validation_status(request: Request) -> Response:

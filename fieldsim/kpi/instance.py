@@ -88,21 +88,17 @@ def first_geopoint(answers: dict[str, Any], geopoints: list[str]) -> list[float 
 
 def to_json(parsed: Parsed, *, submission_id: int, xform_id: str, root_uuid: str,
             attachments: list[dict[str, Any]], geolocation: list[float | None],
-            submission_time: str, legacy: bool) -> dict[str, Any]:
+            submission_time: str) -> dict[str, Any]:
     """The stored record, without ``_validation_status`` and ``_submitted_by`` (added when served)."""
     record: dict[str, Any] = {"_id": submission_id}
     record.update(parsed.answers)  # document order: formhub/uuid, answers, __version__, meta
     uuid = parsed.instance_id.removeprefix("uuid:")
     record["_xform_id_string"] = xform_id
     record["_uuid"] = uuid
-    if not legacy:
-        record["meta/rootUuid"] = root_uuid
+    record["meta/rootUuid"] = root_uuid
     record["_attachments"] = attachments
     record["_status"] = "submitted_via_web"
     record["_geolocation"] = geolocation
-    if legacy:
-        record["_tags"] = []
-        record["_notes"] = []
     record["_submission_time"] = submission_time
     return record
 
@@ -115,3 +111,29 @@ def close_record(stored: str, validation: str, submitted_by: str | None) -> str:
 
 def validation_object(uid: str, by_whom: str, timestamp: int) -> dict[str, Any]:
     return {"timestamp": timestamp, "uid": uid, "by_whom": by_whom, "label": VALIDATION_LABELS[uid]}
+
+
+def legacy_view(record: dict[str, Any], numeric_ids: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    """The same record as an older self-hosted server serves it: no ``meta/rootUuid``,
+    ``_tags``/``_notes`` present, attachments keyed by numeric id with ``instance``/``xform``.
+    ``numeric_ids`` maps attachment uid -> (numeric id, xform pk)."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if key == "meta/rootUuid":
+            continue
+        if key == "_attachments":
+            value = [_legacy_attachment(a, record["_id"], numeric_ids) for a in value]
+        if key == "_submission_time":
+            out["_tags"], out["_notes"] = [], []
+        out[key] = value
+    return out
+
+
+def _legacy_attachment(item: dict[str, Any], submission_id: int,
+                       numeric_ids: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    numeric, xform = numeric_ids.get(item.get("uid", ""), (0, 0))
+    base = item["download_url"].rsplit("/", 2)[0]
+    return {"download_url": f"{base}/{numeric}/", "mimetype": item["mimetype"],
+            "download_large_url": f"{base}/{numeric}/large/", "download_medium_url": f"{base}/{numeric}/medium/",
+            "download_small_url": f"{base}/{numeric}/small/", "filename": item["filename"],
+            "instance": submission_id, "xform": xform, "id": numeric}

@@ -180,7 +180,7 @@ def openrosa_routes(server: Server) -> list[Route]:
             attachments = store_files(db, asset, submission_id, root_uuid, parsed, files)
             record = to_json(parsed, submission_id=submission_id, xform_id=uid, root_uuid=root_uuid,
                              attachments=attachments, geolocation=first_geopoint(parsed.answers, geo),
-                             submission_time=submitted, legacy=server.legacy)
+                             submission_time=submitted)
             db.execute("UPDATE submissions SET uuid = ?, xml_hash = ?, body = ?, xml = ? WHERE id = ?",
                        (uuid, xml_hash, json.dumps(record, ensure_ascii=False), xml, submission_id))
         marked = stamp.isoformat()
@@ -205,26 +205,18 @@ def openrosa_routes(server: Server) -> list[Route]:
             path.write_bytes(data)
             mimetype = mimetypes.guess_type(basename)[0] or "application/octet-stream"
             att_uid = ids.uid("att")
-            numeric = db.execute("INSERT INTO attachments (uid, submission_id, asset_uid, basename, mimetype, "
-                                 "path, xpath) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                 (att_uid, submission_id, asset["uid"], basename, mimetype, str(path),
-                                  xpath)).lastrowid
+            db.execute("INSERT INTO attachments (uid, submission_id, asset_uid, basename, mimetype, "
+                       "path, xpath) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (att_uid, submission_id, asset["uid"], basename, mimetype, str(path), xpath))
             url = f"{{{{HOST}}}}/api/v2/assets/{asset['uid']}/data/{submission_id}/attachments/"
             filename = (f"{asset['owner']}/attachments/{asset['deployment_uuid']}/"
                         f"{root_uuid.removeprefix('uuid:')}/{basename}")
-            if server.legacy:
-                item = {"download_url": f"{url}{numeric}/", "mimetype": mimetype, "filename": filename,
-                        "instance": submission_id, "xform": asset["formid"], "id": numeric,
-                        "download_large_url": f"{url}{numeric}/large/",
-                        "download_medium_url": f"{url}{numeric}/medium/",
-                        "download_small_url": f"{url}{numeric}/small/"}
-            else:
-                item = {"download_url": f"{url}{att_uid}/", "mimetype": mimetype, "filename": filename,
-                        "media_file_basename": basename, "uid": att_uid, "is_deleted": False}
-                if mimetype.startswith("image/"):
-                    for size in ("large", "medium", "small"):
-                        item[f"download_{size}_url"] = f"{url}{att_uid}/{size}/"
-                item["question_xpath"] = xpath
+            item = {"download_url": f"{url}{att_uid}/", "mimetype": mimetype, "filename": filename,
+                    "media_file_basename": basename, "uid": att_uid, "is_deleted": False}
+            if mimetype.startswith("image/"):
+                for size in ("large", "medium", "small"):
+                    item[f"download_{size}_url"] = f"{url}{att_uid}/{size}/"
+            item["question_xpath"] = xpath
             out.append(item)
         return out
 

@@ -1,0 +1,147 @@
+"""Local server behaviour beyond single responses: paging and links, query operators, sort,
+deletion, users who cannot see each other's assets, persistence across a restart, the legacy
+switch and seeded fault injection."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from kobo_world import FORM_ID, Field, household_form
+
+from etl.deploy import deploy_forms
+from etl.http import HttpClient
+from etl.kobo import KoboClient
+from fieldsim.kpi.faults import Faults
+from forms.xlsform import write_xlsform
+
+pytestmark = pytest.mark.java
+
+
+@pytest.fixture(scope="module")
+def kobo(tmp_path_factory):
+    from fieldsim.engine import FormEngine
+    from fieldsim.kpi import LocalServer
+
+    tmp = tmp_path_factory.mktemp("api")
+    write_xlsform(household_form(1), tmp / "forms" / f"{FORM_ID}.xlsx")
+    with FormEngine() as engine:
+        with LocalServer(tmp / "server") as server:
+            client = KoboClient(HttpClient(server.api_url, server.token))
+            uid = deploy_forms(client, tmp / "forms")[0].asset_uid
+            Field(server, engine, tmp).send(12, seed=4)
+        yield tmp, uid, server.token
+
+
+def started(tmp, token, **kwargs):
+    from fieldsim.kpi import LocalServer
+
+    return LocalServer(tmp / "server", token=token, **kwargs)
+
+
+def get(server, path):
+    return requests.get(f"{server.api_url}{path}", headers={"Authorization": f"Token {server.token}"})
+
+
+def test_restarted_server__keeps_forms_and_submissions(kobo):
+    tmp, uid, token = kobo
+    with started(tmp, token) as server:
+        assert get(server, f"/api/v2/assets/{uid}/data/").json()["count"] == 12
+
+
+def test_paging__start_moves_the_window_and_next_links_use_start_or_offset(kobo):
+    tmp, uid, token = kobo
+    with started(tmp, token) as server:
+        first = get(server, f"/api/v2/assets/{uid}/data/?limit=5").json()
+        assert first["previous"] is None and "start=5" in first["next"]
+        second = requests.get(first["next"], headers={"Authorization": f"Token {token}"}).json()
+        assert [r["_id"] for r in second["results"]] == [r + 5 for r in [x["_id"] for x in first["results"]]]
+        assert "start=" not in second["previous"]  # previous drops start when it would be 0
+    with started(tmp, token, legacy=True) as old:
+        page = get(old, f"/api/v2/assets/{uid}/data/?limit=5").json()
+        assert "offset=5" in page["next"]
+        assert page["results"][0]["_tags"] == [] and page["results"][0]["_notes"] == []
+        assert "meta/rootUuid" not in page["results"][0]
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ('{"_id":{"$gt":3}}', lambda ids: [i for i in ids if i > 3]),
+    ('{"_id":{"$gte":3,"$lt":6}}', lambda ids: [i for i in ids if 3 <= i < 6]),
+    ('{"_id":{"$lte":2}}', lambda ids: [i for i in ids if i <= 2]),
+    ('{"_id":{"$in":[1,4,7]}}', lambda ids: [i for i in ids if i in (1, 4, 7)]),
+    ('{"_id":{"$ne":1}}', lambda ids: [i for i in ids if i != 1]),
+])
+def test_query_operators__on_id(kobo, query, expected):
+    tmp, uid, token = kobo
+    with started(tmp, token) as server:
+        ids = [r["_id"] for r in get(server, f"/api/v2/assets/{uid}/data/").json()["results"]]
+        got = get(server, f"/api/v2/assets/{uid}/data/?query={query}").json()
+        assert [r["_id"] for r in got["results"]] == expected(ids) and got["count"] == len(expected(ids))
+
+
+def test_query_on_answers_uuid_and_time__and_sort_descending(kobo):
+    tmp, uid, token = kobo
+    with started(tmp, token) as server:
+        records = get(server, f"/api/v2/assets/{uid}/data/").json()["results"]
+        village = records[2]["hh/village"]
+        by_answer = get(server, f'/api/v2/assets/{uid}/data/?query={{"hh/village":{json.dumps(village)}}}').json()
+        assert records[2]["_id"] in [r["_id"] for r in by_answer["results"]]
+        by_uuid = get(server, f'/api/v2/assets/{uid}/data/?query={{"_uuid":"{records[1]["_uuid"]}"}}').json()
+        assert [r["_id"] for r in by_uuid["results"]] == [records[1]["_id"]]
+        since = get(server, f'/api/v2/assets/{uid}/data/?query={{"_submission_time":{{"$gte":"2000-01-01T00:00:00"}}}}')
+        assert since.json()["count"] == len(records)
+        desc = get(server, f'/api/v2/assets/{uid}/data/?sort={{"_id":-1}}').json()
+        assert [r["_id"] for r in desc["results"]] == sorted((r["_id"] for r in records), reverse=True)
+
+
+def test_users__cannot_see_each_others_assets(kobo):
+    tmp, uid, token = kobo
+    with started(tmp, token) as server:
+        server.add_user("other", "pw", "b" * 40)
+        other = requests.get(f"{server.api_url}/api/v2/assets/", headers={"Authorization": "Token " + "b" * 40})
+        assert other.json()["count"] == 0
+        hidden = requests.get(f"{server.api_url}/api/v2/assets/{uid}/data/",
+                              headers={"Authorization": "Token " + "b" * 40})
+        assert hidden.status_code == 404
+
+
+def test_delete__hard_delete_and_count_goes_down(tmp_path, kobo):
+    import shutil
+
+    tmp, uid, token = kobo
+    shutil.copytree(tmp / "server", tmp_path / "server")
+    with started(tmp_path, token) as server:
+        before = get(server, f"/api/v2/assets/{uid}/data/").json()
+        victim = before["results"][0]["_id"]
+        deleted = requests.delete(f"{server.api_url}/api/v2/assets/{uid}/data/{victim}/",
+                                  headers={"Authorization": f"Token {token}"})
+        assert deleted.status_code == 204
+        after = get(server, f"/api/v2/assets/{uid}/data/").json()
+        assert after["count"] == before["count"] - 1 and victim not in [r["_id"] for r in after["results"]]
+        assert get(server, f"/api/v2/assets/{uid}/data/{victim}/").status_code == 404
+
+
+def test_faults__seeded_errors_and_drops_reproduce(kobo):
+    tmp, uid, token = kobo
+    spec = "error_rate=0.5,drop_rate=0.2,seed=11"
+
+    def statuses():
+        out = []
+        with started(tmp, token, faults=spec) as server:
+            for _ in range(12):
+                try:
+                    out.append(get(server, f"/api/v2/assets/{uid}/data/").status_code)
+                except requests.exceptions.RequestException:
+                    out.append("dropped")
+        return out
+
+    first, second = statuses(), statuses()
+    assert first == second
+    assert {502, 503, 504} & set(first) and 200 in first
+
+
+def test_fault_spec__unknown_key_is_refused():
+    assert Faults.parse("latency=0.1,seed=2") == Faults(latency=0.1, seed=2)
+    with pytest.raises(ValueError, match="unknown fault 'lag'"):
+        Faults.parse("lag=1")
