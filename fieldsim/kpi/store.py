@@ -130,3 +130,18 @@ class Store:
         row = self.one("SELECT max(submission_time) AS t FROM submissions WHERE asset_uid = ?",
                        (asset_uid,))
         return row["t"] if row else None
+
+    def insert_records(self, asset_uid: str, records: list[dict[str, Any]], submitted_by: str) -> None:
+        """Bulk path for seeding a server (benchmarks, training sets): records already in
+        KoboToolbox's JSON shape without ``_id``; ids are assigned here, in order."""
+        with self.transaction() as db:
+            start = db.execute("SELECT coalesce(max(id), 0) FROM submissions").fetchone()[0]
+            rows = []
+            for offset, record in enumerate(records, start=1):
+                record = {"_id": start + offset, **{k: v for k, v in record.items() if k != "_id"}}
+                rows.append((start + offset, asset_uid, record["_uuid"],
+                             record.get("meta/rootUuid") or record["meta/instanceID"],
+                             record["_uuid"], record["_submission_time"], submitted_by,
+                             json.dumps(record, ensure_ascii=False)))
+            db.executemany("INSERT INTO submissions (id, asset_uid, uuid, root_uuid, xml_hash, "
+                           "submission_time, submitted_by, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
