@@ -1,0 +1,237 @@
+"""The phone's side of OpenRosa: list forms, download an XForm, send a finalised instance.
+
+Works against KoboToolbox's KoboCAT endpoints and the local server alike. Authentication the way
+the server accepts it: ``Authorization: Token <key>`` (KoboToolbox takes the API token on
+``/submission`` and ``/formList``), or a username and password — Digest when the server's 401
+challenge asks for it (as ODK Collect does), Basic otherwise. One keep-alive session per thread,
+so a small thread pool can post in parallel.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
+
+from aimak.errors import SimulationError, redact
+
+__all__ = ["FormListEntry", "OpenRosaClient", "SubmissionRejected", "SubmitResult"]
+
+XFORMS_LIST = "{http://openrosa.org/xforms/xformsList}"
+OPENROSA_RESPONSE = "{http://openrosa.org/http/response}"
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".m4a": "audio/mp4",
+        ".amr": "audio/amr", ".csv": "text/csv", ".mp4": "video/mp4"}
+
+
+class SubmissionRejected(SimulationError):
+    """The server refused a submission (4xx other than a duplicate's 202)."""
+
+    def __init__(self, status: int, message: str, instance_id: str | None):
+        self.status, self.server_message, self.instance_id = status, message, instance_id
+        super().__init__(f"the server refused submission {instance_id or '(no instanceID)'} with "
+                         f"HTTP {status}: {message}")
+
+
+@dataclass(frozen=True)
+class FormListEntry:
+    form_id: str  # the asset uid on KoboToolbox
+    name: str
+    version: str
+    hash: str
+    download_url: str
+    manifest_url: str | None
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    status: int  # 201 accepted, 202 duplicate
+    message: str
+    instance_id: str | None
+    attempts: int = 1
+
+    @property
+    def duplicate(self) -> bool:
+        return self.status == 202
+
+
+class OpenRosaClient:
+    """OpenRosa over keep-alive sessions (one per thread). ``base_url`` is where ``/formList`` and
+    ``/submission`` live (kc.kobotoolbox.org on the hosted server; the local server's own URL)."""
+
+    def __init__(self, base_url: str, *, token: str | None = None, username: str | None = None,
+                 password: str | None = None, timeout: tuple[float, float] = (10.0, 120.0),
+                 attempts: int = 5, pool: int = 8):
+        if not token and not (username and password):
+            raise SimulationError("OpenRosa needs credentials: a token (KOBO_TOKEN or --token) or "
+                                  "--username with --password.")
+        self.base_url = base_url.rstrip("/") + "/"
+        self._token = token
+        self._username, self._password = username, password
+        self.timeout = timeout
+        self.attempts = max(1, attempts)
+        self.pool = pool
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+        self._auth: AuthBase | None = None
+
+    def __repr__(self) -> str:
+        return f"OpenRosaClient({self.base_url!r})"
+
+    def __enter__(self) -> OpenRosaClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.pool)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers["X-OpenRosa-Version"] = "1.0"
+            session.headers["User-Agent"] = "aimak-fieldsim (ODK Collect compatible)"
+            if self._token:
+                session.headers["Authorization"] = f"Token {self._token}"
+            else:
+                session.auth = self._password_auth()
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def _password_auth(self) -> AuthBase:
+        """Digest if the server challenges with Digest (ODK Collect's way), else Basic."""
+        with self._lock:
+            if self._auth is None:
+                challenge = ""
+                try:
+                    probe = requests.head(self.url("submission"), timeout=self.timeout)
+                    challenge = probe.headers.get("WWW-Authenticate", "")
+                except requests.RequestException:
+                    pass
+                if challenge.lower().startswith("digest"):
+                    self._auth = HTTPDigestAuth(self._username, self._password)
+                else:
+                    self._auth = HTTPBasicAuth(self._username, self._password)
+            return self._auth
+
+    def url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return urljoin(self.base_url, path_or_url.lstrip("/"))
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._token, self._password)
+
+    def _request(self, method: str, url: str, **kwargs: object) -> tuple[requests.Response, int]:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._session().request(method, url, timeout=self.timeout, **kwargs)
+                _ = response.content
+                if response.status_code not in RETRY_STATUS or attempt >= self.attempts:
+                    return response, attempt
+                problem = f"HTTP {response.status_code}"
+            except (requests.ConnectionError, requests.Timeout) as err:
+                if attempt >= self.attempts:
+                    raise SimulationError(self._redact(
+                        f"{method} {url} failed ({type(err).__name__}) after {attempt} attempts; "
+                        "check that the server is up and reachable.")) from None
+                problem = type(err).__name__
+            del problem
+            time.sleep(min(8.0, 0.25 * 2 ** (attempt - 1)))
+
+    def _check_auth(self, response: requests.Response, what: str) -> None:
+        if response.status_code in (401, 403):
+            raise SimulationError(
+                f"{what}: the server refused the credentials (HTTP {response.status_code}). "
+                "Check KOBO_TOKEN (or --token), or --username/--password of an account that "
+                "owns the forms.")
+
+    # -- forms --------------------------------------------------------------------------------
+
+    def form_list(self) -> list[FormListEntry]:
+        response, _ = self._request("GET", self.url("formList"))
+        self._check_auth(response, "GET /formList")
+        if response.status_code != 200:
+            raise SimulationError(f"GET /formList answered HTTP {response.status_code}: "
+                                  f"{self._redact(response.text[:200])}")
+        try:
+            root = ET.fromstring(response.content)
+        except ET.ParseError as err:
+            raise SimulationError(f"GET /formList did not return an xformsList ({err}); is "
+                                  f"{self.base_url} an OpenRosa server?") from None
+        out = []
+        for node in root.iter(f"{XFORMS_LIST}xform"):
+            def text(tag: str, node: ET.Element = node) -> str:
+                return (node.findtext(f"{XFORMS_LIST}{tag}") or "").strip()
+            out.append(FormListEntry(text("formID"), text("name"), text("version"), text("hash"),
+                                     text("downloadUrl"), text("manifestUrl") or None))
+        return out
+
+    def download_form(self, entry: FormListEntry, path: Path) -> Path:
+        """Save the XForm exactly as served (with ``__version__`` and ``formhub/uuid``)."""
+        response, _ = self._request("GET", self.url(entry.download_url))
+        self._check_auth(response, f"GET {entry.download_url}")
+        if response.status_code != 200:
+            raise SimulationError(f"downloading form {entry.form_id} answered HTTP "
+                                  f"{response.status_code}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(response.content)
+        return path
+
+    # -- submissions --------------------------------------------------------------------------
+
+    def submit(self, xml: bytes, attachments: Mapping[str, bytes] | None = None, *,
+               instance_id: str | None = None) -> SubmitResult:
+        """POST one instance (multipart ``xml_submission_file`` + media files by basename).
+
+        201 and 202 (duplicate) return a :class:`SubmitResult`; other 4xx raise
+        :class:`SubmissionRejected`; network faults and 5xx are retried with backoff.
+        """
+        files: list[tuple[str, tuple[str, bytes, str]]] = [
+            ("xml_submission_file", ("submission.xml", xml, "text/xml"))]
+        for name, data in (attachments or {}).items():
+            files.append((name, (name, data, MIME.get(Path(name).suffix.lower(),
+                                                      "application/octet-stream"))))
+        headers = {"Date": email.utils.formatdate(usegmt=True)}
+        response, attempts = self._request("POST", self.url("submission"), files=files,
+                                           headers=headers)
+        message = _message(response)
+        if response.status_code in (201, 202):
+            return SubmitResult(response.status_code, message, instance_id, attempts)
+        self._check_auth(response, "POST /submission")
+        raise SubmissionRejected(response.status_code, self._redact(message), instance_id)
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        root = ET.fromstring(response.content)
+    except ET.ParseError:
+        return response.text[:200].strip()
+    found = root.find(f"{OPENROSA_RESPONSE}message")
+    if found is None:
+        found = root.find("message")
+    return (found.text or "").strip() if found is not None else ""
