@@ -92,3 +92,7 @@ class WarehouseLockedError(WarehouseError):
 
 class SimulationError(AimakError):
     """The simulated field team could not fill a form (JavaRosa engine missing, crashed or refused an answer)."""
+
+
+class LocalServerError(AimakError):
+    """The local KoboToolbox-compatible server cannot start (bad option, port in use, data folder)."""

@@ -33,8 +33,8 @@ def timed(fn) -> float:
 
 
 def main() -> None:
-    from fieldsim.kpi import LocalServer
-    from fieldsim.kpi.instance import close_record
+    from fieldsim.server import LocalServer
+    from fieldsim.server.instance import close_record
 
     folder, uid = corpus(N)
     with LocalServer(folder / "data", token=TOKEN) as server:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from kobo_world import FORM_ID, Field, household_form
 
 from etl.deploy import deploy_forms
 from etl.http import HttpClient
 from etl.kobo import KoboClient
 from forms.xlsform import write_xlsform
-from kobo_world import FORM_ID, Field, household_form
 
 pytestmark = pytest.mark.java
 CONTRACT = Path(__file__).resolve().parent / "fixtures" / "kobo-contract"
@@ -53,7 +53,7 @@ def same_shape(expected, actual, where="body", strict_keys=True):
 @pytest.fixture(scope="module")
 def kobo(tmp_path_factory):
     from fieldsim.engine import FormEngine
-    from fieldsim.kpi import LocalServer
+    from fieldsim.server import LocalServer
 
     tmp = tmp_path_factory.mktemp("contract")
     forms_dir = tmp / "forms"

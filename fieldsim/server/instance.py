@@ -89,13 +89,22 @@ def first_geopoint(answers: dict[str, Any], geopoints: list[str]) -> list[float 
 def to_json(parsed: Parsed, *, submission_id: int, xform_id: str, root_uuid: str,
             attachments: list[dict[str, Any]], geolocation: list[float | None],
             submission_time: str) -> dict[str, Any]:
-    """The stored record, without ``_validation_status`` and ``_submitted_by`` (added when served)."""
+    """The stored record, without ``_validation_status`` and ``_submitted_by`` (added when served).
+
+    Key order follows kpi: answers in document order (``formhub/uuid`` … ``__version__``,
+    ``meta/instanceID``); an edit carries ``meta/deprecatedID`` and then ``meta/rootUuid`` inside
+    the instance, a first submission gets ``meta/rootUuid`` after ``_uuid``.
+    """
     record: dict[str, Any] = {"_id": submission_id}
-    record.update(parsed.answers)  # document order: formhub/uuid, answers, __version__, meta
-    uuid = parsed.instance_id.removeprefix("uuid:")
+    answers = dict(parsed.answers)
+    answers.pop("meta/rootUuid", None)
+    for key, value in answers.items():
+        record[key] = value
+        if key == "meta/deprecatedID":
+            record["meta/rootUuid"] = root_uuid
     record["_xform_id_string"] = xform_id
-    record["_uuid"] = uuid
-    record["meta/rootUuid"] = root_uuid
+    record["_uuid"] = parsed.instance_id.removeprefix("uuid:")
+    record["meta/rootUuid"] = record.get("meta/rootUuid", root_uuid)
     record["_attachments"] = attachments
     record["_status"] = "submitted_via_web"
     record["_geolocation"] = geolocation
@@ -115,25 +124,24 @@ def validation_object(uid: str, by_whom: str, timestamp: int) -> dict[str, Any]:
 
 def legacy_view(record: dict[str, Any], numeric_ids: dict[str, tuple[int, int]]) -> dict[str, Any]:
     """The same record as an older self-hosted server serves it: no ``meta/rootUuid``,
-    ``_tags``/``_notes`` present, attachments keyed by numeric id with ``instance``/``xform``.
-    ``numeric_ids`` maps attachment uid -> (numeric id, xform pk)."""
+    ``_tags``/``_notes`` after ``_submission_time``, attachments keyed by numeric id with
+    ``instance``/``xform``. ``numeric_ids`` maps attachment uid -> (numeric id, xform pk)."""
     out: dict[str, Any] = {}
     for key, value in record.items():
         if key == "meta/rootUuid":
             continue
         if key == "_attachments":
             value = [_legacy_attachment(a, record["_id"], numeric_ids) for a in value]
+        out[key] = value
         if key == "_submission_time":
             out["_tags"], out["_notes"] = [], []
-        out[key] = value
     return out
 
 
 def _legacy_attachment(item: dict[str, Any], submission_id: int,
                        numeric_ids: dict[str, tuple[int, int]]) -> dict[str, Any]:
     numeric, xform = numeric_ids.get(item.get("uid", ""), (0, 0))
-    base = item["download_url"].rsplit("/", 2)[0]
-    return {"download_url": f"{base}/{numeric}/", "mimetype": item["mimetype"],
-            "download_large_url": f"{base}/{numeric}/large/", "download_medium_url": f"{base}/{numeric}/medium/",
-            "download_small_url": f"{base}/{numeric}/small/", "filename": item["filename"],
+    url = f"{item['download_url'].rsplit('/', 2)[0]}/{numeric}/"
+    return {"download_url": url, "download_large_url": url, "download_medium_url": url,
+            "download_small_url": url, "mimetype": item["mimetype"], "filename": item["filename"],
             "instance": submission_id, "xform": xform, "id": numeric}

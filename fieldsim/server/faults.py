@@ -10,6 +10,7 @@ Example: ``latency=0.05,error_rate=0.25,drop_rate=0.05,slow_page=2.0,seed=7``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import threading
 from dataclasses import dataclass
@@ -17,6 +18,25 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 KEYS = {"latency", "error_rate", "drop_rate", "slow_page", "seed"}
+RATES = {"error_rate", "drop_rate"}
+
+
+class FaultSpecError(ValueError):
+    """The fault specification cannot be read; the message quotes it and says what is allowed."""
+
+
+class ConnectionDropped(Exception):
+    """Raised inside the server to abort a response mid-body (uvicorn then closes the socket)."""
+
+
+class _HideDrops(logging.Filter):
+    """uvicorn logs an aborted response as an application error; an injected drop is not one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+
+
+logging.getLogger("uvicorn.error").addFilter(_HideDrops())
 
 
 @dataclass(frozen=True)
@@ -33,13 +53,18 @@ class Faults:
             return cls()
         values: dict[str, float] = {}
         for part in spec.split(","):
+            if not part.strip():
+                continue
             key, _, value = part.strip().partition("=")
             if key not in KEYS:
-                raise ValueError(f"unknown fault {key!r} in {spec!r}; use {', '.join(sorted(KEYS))}")
+                raise FaultSpecError(f"unknown fault {key!r} in {spec!r}; use {', '.join(sorted(KEYS))}")
             try:
                 values[key] = float(value)
             except ValueError as err:
-                raise ValueError(f"fault {key!r} needs a number, got {value!r}") from err
+                raise FaultSpecError(f"fault {key!r} needs a number, got {value!r} in {spec!r}") from err
+            if values[key] < 0 or (key in RATES and values[key] > 1):
+                bounds = "between 0 and 1" if key in RATES else "0 or more"
+                raise FaultSpecError(f"fault {key!r} must be {bounds}, got {value!r} in {spec!r}")
         seed = values.pop("seed", None)
         return cls(**values, seed=int(seed) if seed is not None else None)
 
@@ -84,10 +109,7 @@ class FaultMiddleware:
                 body = message.get("body", b"")
                 await send({"type": "http.response.body", "body": body[: max(1, len(body) // 2)],
                             "more_body": True})
-                raise ConnectionAbortedError("fault injection: connection dropped mid-body")
+                raise ConnectionDropped("fault injection: connection dropped mid-body")
             await send(message)
 
-        try:
-            await self.app(scope, receive, cut)
-        except ConnectionAbortedError:
-            return
+        await self.app(scope, receive, cut)

@@ -7,6 +7,7 @@ strings, never by re-parsing them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -18,6 +19,9 @@ from typing import Any
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     username TEXT PRIMARY KEY, password TEXT NOT NULL, token TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS history (
+    submission_id INTEGER NOT NULL, asset_uid TEXT NOT NULL, uuid TEXT NOT NULL,
+    PRIMARY KEY (asset_uid, uuid));
 CREATE TABLE IF NOT EXISTS assets (
     uid TEXT PRIMARY KEY, owner TEXT NOT NULL, name TEXT NOT NULL, asset_type TEXT NOT NULL,
     date_created TEXT NOT NULL, date_modified TEXT NOT NULL, content TEXT NOT NULL,
@@ -35,12 +39,22 @@ CREATE TABLE IF NOT EXISTS submissions (
     validation TEXT NOT NULL DEFAULT '{}', submitted_by TEXT, body TEXT NOT NULL, xml BLOB);
 CREATE INDEX IF NOT EXISTS submissions_asset ON submissions (asset_uid, id);
 CREATE UNIQUE INDEX IF NOT EXISTS submissions_uuid ON submissions (asset_uid, uuid);
+CREATE INDEX IF NOT EXISTS submissions_hash ON submissions (asset_uid, xml_hash);
 CREATE TABLE IF NOT EXISTS attachments (
     id INTEGER PRIMARY KEY AUTOINCREMENT, uid TEXT NOT NULL UNIQUE, submission_id INTEGER NOT NULL,
     asset_uid TEXT NOT NULL, basename TEXT NOT NULL, mimetype TEXT NOT NULL, path TEXT NOT NULL,
     xpath TEXT);
 CREATE INDEX IF NOT EXISTS attachments_submission ON attachments (submission_id);
 """
+
+
+REALM = "kobo"  # the Digest realm; stored password digests depend on it
+DIGEST = "md5:"
+
+
+def password_digest(username: str, password: str) -> str:
+    """HA1 of RFC 2617 (md5 of ``user:realm:password``): checks Basic and Digest, keeps no password."""
+    return DIGEST + hashlib.md5(f"{username}:{REALM}:{password}".encode()).hexdigest()
 
 
 class Store:
@@ -57,6 +71,9 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
         self.lock = threading.RLock()
+        for row in self.all(f"SELECT username, password FROM users WHERE password NOT LIKE '{DIGEST}%'"):
+            self.run("UPDATE users SET password = ? WHERE username = ?",  # data folders of older runs
+                     (password_digest(row["username"], row["password"]), row["username"]))
 
     def close(self) -> None:
         with self.lock:
@@ -88,16 +105,25 @@ class Store:
     # --- users -----------------------------------------------------------------------------
 
     def put_user(self, username: str, password: str, token: str) -> None:
-        self.run("INSERT INTO users VALUES (?, ?, ?) ON CONFLICT (username) DO UPDATE SET "
-                 "password = excluded.password, token = excluded.token", (username, password, token))
+        """Create or update an account (the password is kept only as its Digest HA1)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM users WHERE token = ? AND username != ?", (token, username))
+            db.execute("INSERT INTO users VALUES (?, ?, ?) ON CONFLICT (username) DO UPDATE SET "
+                       "password = excluded.password, token = excluded.token",
+                       (username, password_digest(username, password), token))
 
     def user_by_token(self, token: str) -> str | None:
         row = self.one("SELECT username FROM users WHERE token = ?", (token,))
         return row["username"] if row else None
 
-    def password_of(self, username: str) -> str | None:
+    def token_of(self, username: str) -> str | None:
+        row = self.one("SELECT token FROM users WHERE username = ?", (username,))
+        return row["token"] if row else None
+
+    def ha1_of(self, username: str) -> str | None:
+        """The stored HA1 hex digest of the user's password, None for an unknown user."""
         row = self.one("SELECT password FROM users WHERE username = ?", (username,))
-        return row["password"] if row else None
+        return row["password"].removeprefix(DIGEST) if row else None
 
     # --- assets ----------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pyxform.xls2json_backends import xlsx_to_dict
 
-from fieldsim.kpi.ids import ALPHABET
+from fieldsim.server.ids import ALPHABET
 
 TRANSLATABLE = ("label", "hint", "constraint_message", "required_message", "guidance_hint")
 META_TYPES = ("start", "end", "today", "deviceid", "username", "simserial", "subscriberid",

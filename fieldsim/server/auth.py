@@ -7,10 +7,11 @@ import base64
 import hashlib
 import re
 import secrets
+from collections import OrderedDict
 
-from fieldsim.kpi.store import Store
+from fieldsim.server.store import REALM, Store, password_digest
 
-REALM = "kobo"
+MAX_NONCES = 1000
 _PAIRS = re.compile(r'(\w+)=(?:"([^"]*)"|([^,\s]*))')
 
 
@@ -29,7 +30,7 @@ def _md5(text: str) -> str:
 class Authenticator:
     def __init__(self, store: Store):
         self.store = store
-        self.nonces: set[str] = set()
+        self.nonces: OrderedDict[str, None] = OrderedDict()  # the latest MAX_NONCES challenges
 
     def user(self, header: str | None, method: str, path: str) -> str | None:
         """The username, None without credentials; AuthFailure for bad ones."""
@@ -50,7 +51,9 @@ class Authenticator:
                 username, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError) as err:
                 raise AuthFailure("Invalid basic header.") from err
-            if self.store.password_of(username) != password or not password:
+            stored = self.store.ha1_of(username)
+            given = password_digest(username, password).removeprefix("md5:")
+            if not password or stored is None or not secrets.compare_digest(stored, given):
                 raise AuthFailure("Invalid username/password.")
             return username
         if scheme == "digest":
@@ -59,16 +62,17 @@ class Authenticator:
 
     def challenge(self) -> str:
         nonce = secrets.token_hex(16)
-        self.nonces.add(nonce)
+        self.nonces[nonce] = None
+        while len(self.nonces) > MAX_NONCES:
+            self.nonces.popitem(last=False)
         return f'Digest realm="{REALM}", qop="auth", nonce="{nonce}", opaque="{secrets.token_hex(8)}", algorithm=MD5'
 
     def _digest(self, value: str, method: str, path: str) -> str:
         fields = {m[0]: m[1] or m[2] for m in _PAIRS.findall(value)}
         username = fields.get("username", "")
-        password = self.store.password_of(username)
-        if password is None or fields.get("nonce") not in self.nonces:
+        ha1 = self.store.ha1_of(username)
+        if ha1 is None or fields.get("nonce") not in self.nonces or fields.get("realm", REALM) != REALM:
             raise AuthFailure("Invalid username/password.")
-        ha1 = _md5(f"{username}:{fields.get('realm', REALM)}:{password}")
         ha2 = _md5(f"{method}:{fields.get('uri', path)}")
         if fields.get("qop"):
             expected = _md5(f"{ha1}:{fields['nonce']}:{fields.get('nc', '')}:{fields.get('cnonce', '')}:"

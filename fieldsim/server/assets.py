@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fieldsim.kpi.content import summary
-from fieldsim.kpi.store import Store
+from fieldsim.server.content import summary
+from fieldsim.server.store import Store
 
 PERMISSIONS = ("add_submissions", "change_asset", "change_submissions", "delete_submissions",
                "manage_asset", "validate_submissions", "view_asset", "view_submissions")
