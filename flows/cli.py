@@ -110,46 +110,65 @@ def sync(
 
 @app.command("server")
 def server(
-    host: Annotated[str, typer.Option(help="Address to bind; 0.0.0.0 to let phones on the office "
-                                           "Wi-Fi connect (anyone on that network can then reach it).")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Address to bind. 127.0.0.1 (default) serves this computer "
+                                           "only; 0.0.0.0 lets phones on the office Wi-Fi connect, and "
+                                           "anyone on that network can then reach it.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    data: Annotated[Path, typer.Option(help="Folder that keeps forms and submissions.")] = Path("data/server"),
+    data: Annotated[Path, typer.Option(help="Folder that keeps users, forms, submissions and files "
+                                            "(SQLite and media); reused on the next start.")] = Path("data/server"),
     username: Annotated[str, typer.Option(help="Account an enumerator types into ODK Collect.")] = "demo",
     password: Annotated[str, typer.Option(help="Its password.")] = "demo",
-    token: Annotated[str | None, typer.Option(help="API token (default: kept from the last run, or new).")] = None,
-    legacy: Annotated[bool, typer.Option(help="Serve the shapes older self-hosted servers send.")] = False,
+    token: Annotated[str | None, typer.Option(
+        help="API token for KOBO_TOKEN (default: the one kept from the last run, or a new one).")] = None,
+    legacy: Annotated[bool, typer.Option(
+        help="Serve the shapes older self-hosted servers send (offset links, _tags, _notes, numeric "
+             "attachment ids).")] = False,
     faults: Annotated[str | None, typer.Option(
-        help="Fault injection, e.g. 'latency=0.05,error_rate=0.25,drop_rate=0.05,slow_page=2,seed=7'.")] = None,
+        help="Fault injection for tests, comma-separated key=value: latency (s added to every request), "
+             "error_rate (share answered 502/503/504), drop_rate (share cut off mid-body), slow_page "
+             "(s added to data pages), seed. Example: 'latency=0.05,error_rate=0.25,drop_rate=0.05,"
+             "slow_page=2,seed=7'.")] = None,
 ) -> None:
-    """Start the KoboToolbox-compatible local server (training, offline work, tests).
+    """Start the KoboToolbox-compatible local server (enumerator training, offline work, tests).
+
+    Prints the API URL and token for the pipeline (KOBO_URL, KOBO_TOKEN) and the server URL,
+    username and password to type into ODK Collect. Stop it with Ctrl+C.
 
     Example: aimak server --host 0.0.0.0 --port 8000 --username team1 --password s3cret
     """
+    from fieldsim.server import serve
+
+    def announce(running) -> None:
+        shown = _reachable_address(host)
+        url = f"http://{shown}:{running.port}"
+        typer.echo(f"KoboToolbox-compatible server, data in {data}")
+        typer.echo(f"  API (KOBO_URL):          {url}")
+        typer.echo(f"  API token (KOBO_TOKEN):  {running.token}")
+        typer.echo(f"  ODK Collect server URL:  {url}   username: {username}   password: {password}")
+        if host in ("127.0.0.1", "localhost", "::1"):
+            typer.echo("  (only this computer can connect; use --host 0.0.0.0 for phones on the Wi-Fi)")
+        typer.echo("Press Ctrl+C to stop.")
+
+    try:
+        serve(host, port, data, username, password, token, legacy, faults, on_ready=announce)
+    except AimakError as err:
+        _fail(err)
+
+
+def _reachable_address(host: str) -> str:
+    """The address phones should type: the LAN address when bound to every interface."""
+    if host not in ("0.0.0.0", "::", ""):
+        return host
     import socket
 
-    from fieldsim.kpi import LocalServer
-
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        srv = LocalServer(data, username=username, password=password, token=token, legacy=legacy,
-                          faults=faults, host=host, port=port)
-    except ValueError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(code=1) from err
-    shown = host if host not in ("0.0.0.0", "::") else socket.gethostbyname(socket.gethostname())
-    typer.echo(f"KoboToolbox-compatible server, data in {data}")
-    typer.echo(f"  API (KOBO_URL):            http://{shown}:{port}")
-    typer.echo(f"  ODK Collect server URL:    http://{shown}:{port}   "
-               f"username: {username}  password: {password}")
-    typer.echo(f"  API token (KOBO_TOKEN):    {srv.token}")
-    typer.echo("Press Ctrl+C to stop.")
-    srv.start()
-    try:
-        while True:
-            import time
-
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        srv.stop()
+        probe.connect(("10.255.255.255", 1))  # no packet is sent; this picks the LAN interface
+        return probe.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+    finally:
+        probe.close()
 
 
 @app.command("run")
