@@ -16,7 +16,6 @@ import sys
 import time
 
 import requests
-
 from corpus import TOKEN, corpus
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000

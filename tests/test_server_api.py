@@ -148,3 +148,33 @@ def test_fault_spec__unknown_key_is_refused():
     assert Faults.parse("latency=0.1,seed=2") == Faults(latency=0.1, seed=2)
     with pytest.raises(ValueError, match="unknown fault 'lag'"):
         Faults.parse("lag=1")
+
+
+def test_restarted_server__keeps_the_token_when_none_is_given(kobo):
+    from fieldsim.server import LocalServer
+
+    tmp, uid, token = kobo
+    with LocalServer(tmp / "server") as server:  # no token: the stored one is kept
+        assert server.token == token
+        assert get(server, f"/api/v2/assets/{uid}/").status_code == 200
+
+
+def test_fields__requested_keys_plus_the_ones_kpi_always_adds(kobo):
+    tmp, uid, token = kobo
+    with started(tmp, token) as server:
+        page = get(server, f'/api/v2/assets/{uid}/data/?fields=["_id","_validation_status"]&limit=3').json()
+        assert [list(r) for r in page["results"]] == [["_id", "_validation_status", "_uuid", "meta/rootUuid"]] * 3
+
+
+def test_faults__latency_and_slow_page_delay_data_pages_only_as_asked(kobo):
+    import time
+
+    tmp, uid, token = kobo
+    with started(tmp, token, faults="latency=0.1,slow_page=0.3,seed=1") as server:
+        began = time.perf_counter()
+        assert get(server, "/api/v2/assets/").status_code == 200
+        listing = time.perf_counter() - began
+        began = time.perf_counter()
+        assert get(server, f"/api/v2/assets/{uid}/data/").status_code == 200
+        page = time.perf_counter() - began
+    assert 0.1 <= listing < 0.35 and page >= 0.4
