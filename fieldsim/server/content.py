@@ -102,10 +102,14 @@ def build_content(book: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         item: dict[str, Any] = {}
         if name:
             item["name"] = name
+        if kind.endswith("_or_other") or (len(words) > 2 and words[2].replace("_", " ") == "or other"):
+            kind = kind.removesuffix("_or_other")  # formpack: `select_one x or_other` -> _or_other
+            item["_or_other"] = True
         item["type"] = kind
-        if kind in ("select_one", "select_multiple", "rank", "select_one_from_file",
-                    "select_multiple_from_file") and len(words) > 1:
+        if kind in ("select_one", "select_multiple", "rank") and len(words) > 1:
             item["select_from_list_name"] = words[1]
+        elif kind in ("select_one_from_file", "select_multiple_from_file") and len(words) > 1:
+            item["file"] = words[1]
         item["$kuid"] = kuid()
         for key, value in row.items():
             if key in ("type", "name"):
