@@ -9,11 +9,15 @@ only tells whether more follows, so ``start``- and ``offset``-style links both w
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from aimak.errors import KoboError
 from etl.http import HttpClient
@@ -23,17 +27,34 @@ PAGE_LIMIT = 1000
 ASSETS = "api/v2/assets/"
 
 
+_RECORD_START = re.compile(rb'\{"_id":\s*(\d+)')
+
+
 @dataclass(frozen=True)
 class Page:
-    """One data page as received (``body``) and its parsed records."""
+    """One data page as received. Its records are parsed only when asked for: the warehouse
+    reads the landed page itself, so the client never builds 1000 dicts it does not need."""
 
     body: bytes
-    records: list[dict[str, Any]]
     has_next: bool
+    size: int
+    last_id: int | None
 
-    @property
-    def last_id(self) -> int | None:
-        return self.records[-1]["_id"] if self.records else None
+    @classmethod
+    def from_body(cls, body: bytes) -> Page:
+        marker = body.find(b'"results"')
+        head = orjson.loads(body[:marker].rstrip().rstrip(b",") + b"}") if marker > 0 else {}
+        ids = _RECORD_START.findall(body)
+        if ids:
+            size, last = len(ids), int(ids[-1])
+        else:  # records that do not start with _id: read them properly
+            results = orjson.loads(body).get("results", [])
+            size, last = len(results), (results[-1]["_id"] if results else None)
+        return cls(body, bool(head.get("next")) and size > 0, size, last)
+
+    @cached_property
+    def records(self) -> list[dict[str, Any]]:
+        return orjson.loads(self.body).get("results", [])
 
 
 class KoboClient:
@@ -143,9 +164,9 @@ class KoboClient:
                                       "sort": '{"_id":1}'}
             if fields:
                 params["fields"] = json.dumps(fields, separators=(",", ":"))
-            response, page = self.http.request("GET", f"{ASSETS}{uid}/data/", params=params)
-            records = page.get("results", [])
-            result = Page(response.content, records, bool(page.get("next")) and bool(records))
+            response, _ = self.http.request("GET", f"{ASSETS}{uid}/data/", params=params,
+                                            parse_json=False)
+            result = Page.from_body(response.content)
             yield result
             if not result.has_next:
                 return

@@ -21,12 +21,13 @@ from etl.kobo import KoboClient, form_id_of
 from etl.normalize import FormSchema, form_schema
 
 LISTING_FIELDS = ["_id", "_uuid", "_validation_status"]
+LOAD_BATCH = 10  # pages per warehouse transaction: a killed run re-reads at most this many
 
 
 class SyncStore(Protocol):
     def cursor(self, asset_uid: str) -> int: ...
     def land(self, asset_uid: str, name: str, body: bytes) -> Path: ...
-    def load(self, asset_uid: str, form_id: str, file: Path, advance_cursor: bool) -> Any: ...
+    def load(self, asset_uid: str, form_id: str, files: list[Path], advance_cursor: bool) -> Any: ...
     def reconcile(self, asset_uid: str, listing: list[tuple[int, str, str | None]],
                   up_to_id: int) -> Any: ...
     def record_form(self, form_id: str, asset: dict[str, Any]) -> bool: ...
@@ -94,18 +95,22 @@ def sync_form(client: KoboClient, store: SyncStore, asset: dict[str, Any],
     schema = form_schema(form_id, asset)
 
     after = store.cursor(uid)
+    batch: list[Path] = []
     for page in client.iter_pages(uid, after):
-        if not page.records:
+        if not page.size:
             break
-        file = store.land(uid, f"after-{after:012d}", page.body)
-        loaded = store.load(uid, form_id, file, True)
-        _add(result, loaded)
-        after = loaded.last_id or page.last_id
+        batch.append(store.land(uid, f"after-{after:012d}", page.body))
+        after = page.last_id
         result.pages += 1
-        progress.records += len(page.records)
+        progress.records += page.size
         progress.pages += 1
+        if len(batch) == LOAD_BATCH or not page.has_next:
+            _add(result, store.load(uid, form_id, batch, True))  # commits, then moves the cursor
+            batch = []
         if on_progress:
             on_progress(progress)
+    if batch:
+        _add(result, store.load(uid, form_id, batch, True))
 
     listing: list[tuple[int, str, str | None]] = []
     for page in client.iter_pages(uid, 0, fields=LISTING_FIELDS):
@@ -115,10 +120,10 @@ def sync_form(client: KoboClient, store: SyncStore, asset: dict[str, Any],
     result.deleted, result.validation_changed = check.deleted, check.validation_changed
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     for page in client.submissions_by_id(uid, check.changed_ids):
-        if not page.records:
+        if not page.size:
             continue
-        file = store.land(uid, f"refetch-{page.records[0]['_id']:012d}-{stamp}", page.body)
-        loaded = store.load(uid, form_id, file, False)
+        file = store.land(uid, f"refetch-{page.last_id:012d}-{stamp}", page.body)
+        loaded = store.load(uid, form_id, [file], False)
         result.edited += loaded.edited
         result.quarantined += loaded.quarantined
 

@@ -10,6 +10,7 @@ duplicates: a page is either wholly in (and the cursor past it) or not at all.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,19 +18,6 @@ from pathlib import Path
 import duckdb
 import orjson
 import pandas as pd
-
-RECORDS_SQL = """
-    SELECT r AS payload,
-           CASE WHEN json_type(r) = 'OBJECT' THEN TRY_CAST(r->>'_id' AS BIGINT) END AS _id,
-           r->>'_uuid' AS _uuid,
-           r->>'$."meta/rootUuid"' AS root_uuid,
-           r->>'__version__' AS version,
-           TRY_CAST(r->>'_submission_time' AS TIMESTAMP) AS submission_time,
-           r->'_validation_status'->>'uid' AS validation_status,
-           md5(CAST(r AS VARCHAR)) AS payload_hash
-    FROM (SELECT unnest(results) AS r
-          FROM read_json({file}, format='newline_delimited', columns={{'results': 'JSON[]'}}))
-"""
 
 
 @dataclass
@@ -63,26 +51,65 @@ def land_page(landing: Path, asset_uid: str, name: str, body: bytes) -> Path:
     return path
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def _incoming(files: list[Path]) -> pd.DataFrame:
+    """The records of landed pages with the keys the raw table needs (one parse per page)."""
+    columns: dict[str, list] = {name: [] for name in (
+        "payload", "_id", "_uuid", "root_uuid", "version", "submission_time", "validation_status",
+        "payload_hash", "landing_file")}
+    for file in files:
+        with gzip.open(file, "rb") as handle:
+            pages = [orjson.loads(line) for line in handle if line.strip()]
+        for page in pages:
+            for record in page.get("results", []) if isinstance(page, dict) else []:
+                text = orjson.dumps(record)
+                is_dict = isinstance(record, dict)
+                get = record.get if is_dict else (lambda key: None)
+                record_id = get("_id")
+                status = get("_validation_status")
+                columns["payload"].append(text.decode())
+                columns["_id"].append(record_id if isinstance(record_id, int) and not isinstance(record_id, bool) else None)
+                columns["_uuid"].append(_text(get("_uuid")))
+                columns["root_uuid"].append(_text(get("meta/rootUuid")))
+                columns["version"].append(_text(get("__version__")))
+                columns["submission_time"].append(_text(get("_submission_time")))
+                columns["validation_status"].append(_text(status.get("uid")) if isinstance(status, dict) else None)
+                columns["payload_hash"].append(hashlib.md5(text).hexdigest())
+                columns["landing_file"].append(str(file))
+    frame = pd.DataFrame(columns)
+    frame["_id"] = frame["_id"].astype("Int64")
+    return frame
 
 
-def load_page(conn: duckdb.DuckDBPyConnection, asset_uid: str, form_id: str, file: Path,
-              advance_cursor: bool = True) -> LoadResult:
-    """Load one landed page into raw_submissions (and move the cursor) in one transaction."""
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def load_page(conn: duckdb.DuckDBPyConnection, asset_uid: str, form_id: str,
+              files: Path | list[Path], advance_cursor: bool = True) -> LoadResult:
+    """Load landed pages into raw_submissions (and move the cursor) in one transaction."""
+    files = [files] if isinstance(files, Path) else list(files)
     result = LoadResult()
+    if not files:
+        return result
+    frame = _incoming(files)
     conn.execute("BEGIN TRANSACTION")
     try:
-        conn.execute("CREATE OR REPLACE TEMP TABLE incoming AS "
-                     + RECORDS_SQL.format(file=_quote(str(file))))
+        conn.register("incoming_frame", frame)
+        conn.execute("""
+            CREATE OR REPLACE TEMP TABLE incoming AS
+            SELECT CAST(payload AS JSON) AS payload, _id, _uuid, root_uuid, version,
+                   TRY_CAST(submission_time AS TIMESTAMP) AS submission_time, validation_status,
+                   payload_hash, landing_file
+            FROM incoming_frame""")
+        conn.unregister("incoming_frame")
         bad = conn.execute("""
             INSERT INTO quarantine
             SELECT ?, ?, _id, _uuid,
                    CASE WHEN _id IS NULL THEN 'record has no integer _id'
                         ELSE 'record has no _uuid' END,
-                   CAST(payload AS VARCHAR), ?, now()
+                   CAST(payload AS VARCHAR), landing_file, now()
             FROM incoming WHERE _id IS NULL OR _uuid IS NULL
-        """, [asset_uid, form_id, str(file)]).fetchone()[0]
+        """, [asset_uid, form_id]).fetchone()[0]
         result.quarantined = bad
         counts = conn.execute("""
             WITH cur AS (SELECT _id, _uuid FROM raw_submissions
@@ -104,7 +131,7 @@ def load_page(conn: duckdb.DuckDBPyConnection, asset_uid: str, form_id: str, fil
         conn.execute("""
             INSERT INTO raw_submissions
             SELECT ?, _id, _uuid, root_uuid, version, submission_time, validation_status,
-                   payload, payload_hash, ?, now(), now(), NULL, NULL
+                   payload, payload_hash, landing_file, now(), now(), NULL, NULL
             FROM incoming WHERE _id IS NOT NULL AND _uuid IS NOT NULL
             ON CONFLICT (asset_uid, _id, _uuid) DO UPDATE SET
                 last_seen = excluded.last_seen,
@@ -113,7 +140,7 @@ def load_page(conn: duckdb.DuckDBPyConnection, asset_uid: str, form_id: str, fil
                 payload_hash = excluded.payload_hash,
                 superseded_at = NULL,
                 deleted_at = NULL
-        """, [asset_uid, str(file)])
+        """, [asset_uid])
         if advance_cursor and result.last_id is not None:
             set_cursor(conn, asset_uid, form_id, result.last_id)
         conn.execute("DROP TABLE incoming")

@@ -25,8 +25,8 @@ class WarehouseStore:
     def land(self, asset_uid: str, name: str, body: bytes) -> Path:
         return land_page(self.landing, asset_uid, name, body)
 
-    def load(self, asset_uid: str, form_id: str, file: Path, advance_cursor: bool) -> LoadResult:
-        return load_page(self.conn, asset_uid, form_id, file, advance_cursor)
+    def load(self, asset_uid: str, form_id: str, files: list[Path], advance_cursor: bool) -> LoadResult:
+        return load_page(self.conn, asset_uid, form_id, files, advance_cursor)
 
     def reconcile(self, asset_uid: str, listing: list[tuple[int, str, str | None]],
                   up_to_id: int) -> Reconciliation:

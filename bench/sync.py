@@ -1,0 +1,114 @@
+"""Sync 100,000 citizen-survey submissions from the local server into DuckDB.
+
+Each run is a child process (its own CPU seconds and peak memory), and the server runs in its own
+process, so only client work is counted:
+  * first sync (aimak: keyset pages landed as gzip NDJSON, loaded by DuckDB, staging by SQL),
+  * re-sync with nothing new (reconciliation listing only),
+  * baseline, the approach most peer tools take on the same pages: every page into one list,
+    pandas.json_normalize, the DataFrame written to DuckDB.
+Targets: first sync >= 3x less CPU than the baseline and <= 1/3 of its peak memory; re-sync < 10 s.
+
+Run: .venv/bin/python bench/sync.py [N]
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from corpus import ROOT, TOKEN, corpus
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+WORK = ROOT / "out" / "bench" / "sync"
+
+MEASURE = """
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+cpu0, wall0 = time.process_time(), time.perf_counter()
+{body}
+print(json.dumps({{"cpu": time.process_time() - cpu0, "wall": time.perf_counter() - wall0,
+                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **extra}}))
+"""
+
+AIMAK = """
+from pathlib import Path
+from etl.http import HttpClient
+from etl.kobo import KoboClient
+from etl.sync import deployed_assets, sync_form
+from warehouse.db import connect
+from warehouse.store import WarehouseStore
+client = KoboClient(HttpClient(URL, TOKEN))
+conn = connect(Path(FOLDER) / "warehouse.duckdb")
+result = sync_form(client, WarehouseStore(conn, Path(FOLDER) / "landing"),
+                   deployed_assets(client, "citizen_survey")[0])
+extra = {"new": result.new, "rows": conn.execute("SELECT count(*) FROM submissions_citizen_survey").fetchone()[0]}
+conn.close()
+"""
+
+BASELINE = """
+import duckdb, json, pandas, requests
+session = requests.Session()
+session.headers["Authorization"] = "Token " + TOKEN
+uid = [a["uid"] for a in session.get(URL + "/api/v2/assets/").json()["results"]
+       if a["has_deployment"] and a["name"].startswith("Опрос")][0]
+records, last = [], 0
+while True:
+    page = session.get(f"{URL}/api/v2/assets/{uid}/data/", params={
+        "limit": 1000, "sort": '{"_id":1}', "query": json.dumps({"_id": {"$gt": last}})}).json()
+    if not page["results"]:
+        break
+    records += page["results"]
+    last = page["results"][-1]["_id"]
+frame = pandas.json_normalize(records)
+conn = duckdb.connect(FOLDER + "/baseline.duckdb")
+conn.execute("CREATE TABLE submissions AS SELECT * FROM frame")
+extra = {"new": len(records), "rows": conn.execute("SELECT count(*) FROM submissions").fetchone()[0]}
+conn.close()
+"""
+
+
+def child(body: str, url: str, folder: Path) -> dict:
+    code = MEASURE.format(root=str(ROOT), body=textwrap.dedent(
+        f"URL, TOKEN, FOLDER = {url!r}, {TOKEN!r}, {str(folder)!r}\n" + body))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    folder, _uid = corpus(N)
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    server = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from pathlib import Path
+        from fieldsim.kpi import LocalServer
+        with LocalServer(Path({str(folder / 'data')!r}), token={TOKEN!r}) as s:
+            print(s.api_url, flush=True)
+            time.sleep(3600)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        url = server.stdout.readline().strip()
+        first = child(AIMAK, url, WORK)
+        again = child(AIMAK, url, WORK)
+        baseline = child(BASELINE, url, WORK)
+    finally:
+        server.kill()
+    print(f"sync of {first['rows']:,} citizen-survey submissions from the local server (client process only):")
+    row = "  {:<44} {:>8.1f} s CPU {:>8.1f} s wall {:>8.0f} MB peak"
+    print(row.format("aimak first sync", first["cpu"], first["wall"], first["peak_mb"]))
+    print(row.format("aimak re-sync, nothing new", again["cpu"], again["wall"], again["peak_mb"]))
+    print(row.format("baseline: list -> json_normalize -> DuckDB", baseline["cpu"], baseline["wall"],
+                     baseline["peak_mb"]))
+    print(f"  CPU: baseline / aimak = {baseline['cpu'] / first['cpu']:.1f}x (target >= 3x); "
+          f"peak memory: aimak / baseline = {first['peak_mb'] / baseline['peak_mb']:.2f} (target <= 0.33); "
+          f"re-sync {again['wall']:.1f} s (target < 10 s)")
+    assert first["rows"] == baseline["rows"] == N, (first, baseline)
+
+
+if __name__ == "__main__":
+    main()
