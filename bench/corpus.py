@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 from etl.deploy import deploy_forms  # noqa: E402
 from etl.http import HttpClient  # noqa: E402
 from etl.kobo import KoboClient  # noqa: E402
-from forms.build import build_forms  # noqa: E402
 from forms import BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY  # noqa: E402
+from forms.build import build_forms  # noqa: E402
 
 TOKEN = "b" * 40
 SEED_INTERVIEWS = 300
@@ -31,7 +31,7 @@ SEED_INTERVIEWS = 300
 def corpus(n: int) -> tuple[Path, str]:
     """Return (server data folder, citizen-survey asset uid), building it when missing."""
     from fieldsim.engine import FormEngine
-    from fieldsim.kpi import LocalServer
+    from fieldsim.server import LocalServer
 
     folder = ROOT / "out" / "bench" / f"server-{n}"
     marker = folder / "ready.json"

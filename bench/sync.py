@@ -86,7 +86,7 @@ def main() -> None:
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
         from pathlib import Path
-        from fieldsim.kpi import LocalServer
+        from fieldsim.server import LocalServer
         with LocalServer(Path({str(folder / 'data')!r}), token={TOKEN!r}) as s:
             print(s.api_url, flush=True)
             time.sleep(3600)

@@ -51,7 +51,7 @@ def engine():
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, engine):
     """One server with the household form deployed and 30 submissions."""
-    from fieldsim.kpi import LocalServer
+    from fieldsim.server import LocalServer
 
     tmp = tmp_path_factory.mktemp("sync")
     forms_dir = tmp / "forms"
@@ -131,7 +131,7 @@ def test_edit_delete_and_validation__picked_up_by_reconciliation(world):
 
 
 def test_faults_on_a_quarter_of_requests__same_warehouse_as_a_clean_run(world, tmp_path):
-    from fieldsim.kpi import LocalServer
+    from fieldsim.server import LocalServer
 
     server, client, _team, _d, _f, tmp = world
     clean_conn, clean = new_store(tmp, "clean")
@@ -148,7 +148,7 @@ def test_faults_on_a_quarter_of_requests__same_warehouse_as_a_clean_run(world, t
 
 
 def test_legacy_server__same_tables(world, tmp_path):
-    from fieldsim.kpi import LocalServer
+    from fieldsim.server import LocalServer
 
     server, client, _team, _d, _f, tmp = world
     clean_conn, clean = new_store(tmp_path, "clean")
@@ -184,7 +184,7 @@ KILL_SCRIPT = textwrap.dedent("""
 
 @pytest.mark.parametrize("delay", [0.3, 0.9, 1.6])
 def test_sync_killed_and_resumed__same_warehouse_as_a_clean_run(world, tmp_path, delay):
-    from fieldsim.kpi import LocalServer
+    from fieldsim.server import LocalServer
 
     server, client, _team, _d, _f, tmp = world
     clean_conn, clean = new_store(tmp_path, "clean")
