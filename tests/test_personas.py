@@ -1,0 +1,167 @@
+"""The simulated world (fieldsim.personas, truth, fieldwork, answers) without Java or a server."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import random
+
+import pytest
+
+from fieldsim.answers import citizen_answers, image_bytes
+from fieldsim.fieldwork import TZ, plan_fieldwork, working_days
+from fieldsim.personas import ARCHETYPES, draw_respondents, item_distribution, make_world
+from fieldsim.simulate import DEFAULT_SEED, openrosa_base
+from fieldsim.truth import GAP_STATUSES, QUADRANTS, expected_cells, indicator_score
+from forms.sample_plan import plan_sample
+
+
+@pytest.fixture(scope="module")
+def world(study):
+    definition, geography = study
+    return make_world(definition, geography, DEFAULT_SEED)
+
+
+@pytest.fixture(scope="module")
+def cells(world):
+    return expected_cells(world)
+
+
+def test_same_seed_gives_the_same_world_and_another_seed_another(study, world):
+    definition, geography = study
+    again = make_world(definition, geography, DEFAULT_SEED)
+    other = make_world(definition, geography, DEFAULT_SEED + 1)
+    assert again.cells == world.cells
+    assert again.enumerators == world.enumerators
+    assert other.cells != world.cells
+    plan = plan_sample(definition, geography)
+    assert draw_respondents(world, plan, 200) == draw_respondents(again, plan, 200)
+
+
+def test_demo_seed_shows_every_gap_status_and_quadrant_with_margins(world, cells):
+    method = world.definition.method
+    assert {c.gap_status for c in cells} >= set(GAP_STATUSES)
+    assert {c.quadrant for c in cells} >= set(QUADRANTS)
+    designed = [c for c in cells if c.archetype]
+    assert {c.archetype for c in designed} == {a[0] for a in ARCHETYPES}
+    assert {c.gap_status for c in designed} == set(GAP_STATUSES)
+    assert {c.quadrant for c in designed} == set(QUADRANTS)
+    for c in designed:  # far enough from every cut that sampling noise cannot flip them
+        assert abs(c.satisfaction - method.quadrant_cut) >= 15, c
+        assert abs(c.effectiveness - method.quadrant_cut) >= 15, c
+        if c.gap_status == "aligned":
+            assert abs(c.gap) <= method.gap_threshold - 5, c
+        else:
+            assert abs(c.gap) >= method.gap_threshold + 10, c
+
+
+def test_respondents_over_represent_women_and_older_people(study, world):
+    definition, geography = study
+    people = draw_respondents(world, plan_sample(definition, geography), None)
+    population = collections.Counter()
+    for village in geography.villages.values():
+        population.update(village.population)
+    adults = sum(population.values())
+    women_pop = sum(n for (sex, _), n in population.items() if sex == "f") / adults
+    women_sample = sum(r.sex == "f" for r in people) / len(people)
+    young_men_pop = population[("m", "18_29")] / adults
+    young_men_sample = sum((r.sex, r.age_group) == ("m", "18_29") for r in people) / len(people)
+    assert women_sample > women_pop + 0.08
+    assert young_men_sample < young_men_pop * 0.7
+    # the unweighted sample mean of satisfaction therefore differs from the population value
+    assert all(18 <= r.age <= 120 for r in people)
+
+
+def test_item_distribution_keeps_the_top_box_share_among_substantive_answers():
+    dist = item_distribution(0.37)
+    assert sum(dist.values()) == pytest.approx(1.0)
+    substantive = sum(p for c, p in dist.items() if c not in ("8", "9"))
+    assert (dist["4"] + dist["5"]) / substantive == pytest.approx(0.37)
+
+
+def test_indicator_values_respect_units_and_score_near_the_target(world, cells):
+    definition = world.definition
+    for cell in world.cells.values():
+        service = definition.service(cell.service)
+        for ind in service.indicators:
+            value = cell.indicator_values[ind.code]
+            if ind.answer == "yes_no":
+                assert value in ("yes", "no")
+                continue
+            unit = definition.units[ind.unit]
+            assert unit.min is None or value >= unit.min
+            assert unit.max is None or value <= unit.max
+            if ind.answer == "integer":
+                assert float(value).is_integer()
+    by_key = {(c.municipality, c.service): c for c in cells}
+    for key, cell in world.cells.items():
+        assert by_key[key].effectiveness == pytest.approx(cell.effectiveness_target, abs=12)
+
+
+def test_indicator_score_mirrors_lower_is_better(world):
+    kg = world.definition.service("KG")
+    waiting = next(i for i in kg.indicators if i.direction == "lower")
+    assert indicator_score(waiting, waiting.floor) == 0
+    assert indicator_score(waiting, waiting.target) == 100
+    assert indicator_score(waiting, (waiting.floor + waiting.target) / 2) == pytest.approx(50)
+
+
+def test_fieldwork_runs_on_working_days_with_resends_edits_deletions_and_late_sending(study, world):
+    definition, geography = study
+    plan = plan_sample(definition, geography)
+    people = draw_respondents(world, plan, 600)
+    start = dt.date(2026, 11, 2)
+    visits = plan_fieldwork(world, plan, people, start=start)
+    days = set(working_days(start, definition.sample_plan.fieldwork_days))
+    assert {v.start.date() for v in visits} <= days
+    citizens = [v for v in visits if v.form == "citizen_survey"]
+    assert len(citizens) == 600
+    assert len({v.instance_id for v in visits}) == len(visits)
+    assert sum(v.deleted for v in visits) == 2
+    assert any(v.resend_at for v in visits) and any(v.edit_at for v in visits)
+    late = [v for v in citizens if v.late]
+    assert late and all(v.sent.astimezone(TZ).hour >= 19 or v.sent.date() > v.end.date()
+                        for v in late)
+    per_municipality = collections.Counter((v.municipality, v.form) for v in visits)
+    for code in geography.municipalities:
+        assert per_municipality[(code, "lsg_assessment")] == 1
+        assert per_municipality[(code, "focus_group")] == sum(
+            definition.sample_plan.focus_groups.values())
+    fast = [e.code for e in world.enumerators.values() if e.speed < 0.6]
+    assert fast and any(e.straight_liner for e in world.enumerators.values())
+
+
+def test_citizen_answers_follow_the_form_rules(study, world):
+    definition, geography = study
+    people = draw_respondents(world, plan_sample(definition, geography), 300)
+    rng = random.Random(1)
+    liner = next(e for e in world.enumerators.values() if e.straight_liner)
+    for person in people:
+        answers = citizen_answers(world, person, liner, rng).values
+        if not person.consent:
+            assert "resp_sex" not in answers
+            continue
+        assert 18 <= answers["resp_age"] <= 120
+        assert 1 <= len(answers["priority_services"]) <= definition.importance.max_choices
+        for code in world.services_of[person.municipality]:
+            service = definition.service(code)
+            items = [answers.get(i.code) for i in service.items]
+            if answers[f"{service.prefix}_use"] != "1":
+                assert items == [None] * len(items)
+            else:
+                assert len(set(items)) == 1  # the straight-liner's habit
+        applicable = set(world.services_of[person.municipality])
+        for service in definition.services:
+            if service.code not in applicable:
+                assert f"{service.prefix}_use" not in answers
+
+
+def test_photos_are_valid_png_files():
+    data = image_bytes("x")
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82")
+
+
+def test_openrosa_base_follows_the_kobocat_host():
+    assert openrosa_base("https://kf.kobotoolbox.org") == "https://kc.kobotoolbox.org"
+    assert openrosa_base("https://eu.kobotoolbox.org/") == "https://kc-eu.kobotoolbox.org"
+    assert openrosa_base("http://127.0.0.1:8000") == "http://127.0.0.1:8000"
