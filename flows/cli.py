@@ -7,6 +7,7 @@ Heavy imports (Prefect, pandas, pyxform) happen inside the commands so ``aimak -
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -196,27 +197,30 @@ def run(
 
 @app.command("demo")
 def demo(
-    out: Annotated[Path, typer.Option(help="Where the demo writes everything.")] = Path("out/demo"),
+    out: Annotated[Path, typer.Option(help="Where the demo writes everything (emptied first).")] = Path("out/demo"),
+    respondents: Annotated[int | None, typer.Option(
+        help="Citizen interviews in total (default: the sample plan's).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated fieldwork.")] = 2026,
 ) -> None:
-    """The embedded default: build the forms of the bundled study definition into OUT.
+    """The embedded default, end to end: local server, forms built and deployed, simulated
+    fieldwork, sync into the warehouse; outputs in OUT.
 
-    Later stages (local server, simulated fieldwork, sync, scoring, reports) join the demo as
-    they are built.
-
-    Example: aimak demo
+    Example: aimak demo --respondents 600
     """
-    from forms.build import build_forms
+    from flows.demo import demo_flow
 
     try:
-        result = build_forms(DEFAULT_DEFINITION, DEFAULT_GEOGRAPHY, out / "forms", validate=True)
+        result = demo_flow(str(out), respondents, seed)
     except AimakError as err:
         _fail(err)
     typer.echo(result.summary())
-    typer.echo(f"demo: forms written to {out / 'forms'}")
 
 
 def main() -> None:
     """Console-script entry point."""
+    # Prefect phones home unless told not to; the pipeline works offline.
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     try:
         app()
     except AimakError as err:  # pragma: no cover - commands catch their own

@@ -28,7 +28,7 @@ def focus_group(definition: Definition, geography: Geography) -> FormSpec:
         Row("date", "fg_date", label=t("fg_date"), required="yes", constraint=". <= today()"),
         Row("time", "fg_start_time", label=t("fg_start_time"), required="yes"),
         Row("time", "fg_end_time", label=t("fg_end_time"), required="yes",
-            constraint=". > ${fg_start_time}"),
+            constraint="decimal-time(.) > decimal-time(${fg_start_time})"),
         Row("select_one fg_group_type", "fg_group_type", label=t("fg_group_type"), required="yes"),
         Row("text", "fg_moderator", label=t("fg_moderator"), required="yes"),
         Row("text", "fg_notetaker", label=t("fg_notetaker"), required="yes"),
