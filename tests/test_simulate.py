@@ -1,0 +1,243 @@
+"""The simulated field team end to end: the bundled study's forms deployed to the local server,
+300 citizen interviews (plus LSG assessments and focus groups) filled by JavaRosa and sent over
+OpenRosa, then compared with what the server returns as KoboToolbox JSON."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from etl.deploy import deploy_forms
+from etl.http import HttpClient
+from etl.kobo import KoboClient
+from fieldsim.answerable import answered_share
+from fieldsim.engine import FormEngine
+from fieldsim.openrosa_client import OpenRosaClient
+from fieldsim.server import LocalServer
+from fieldsim.simulate import DEFAULT_SEED, simulate
+from fieldsim.truth import GAP_STATUSES, QUADRANTS
+from forms import BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY
+from forms.build import build_forms
+
+pytestmark = [
+    pytest.mark.java,
+    pytest.mark.skipif(shutil.which("java") is None, reason="needs Java 17 (java, javac)"),
+]
+META = ("_", "formhub/", "meta/", "__version__", "start", "end", "today", "deviceid", "audit")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("simulate")
+    with LocalServer(root / "server") as srv:
+        forms_dir = root / "forms"
+        build_forms(BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY, forms_dir, validate=False)
+        kobo = KoboClient(HttpClient(srv.api_url, srv.token))
+        deploy_forms(kobo, forms_dir)
+        yield srv, kobo, root
+
+
+@pytest.fixture(scope="module")
+def run(server):
+    srv, _, root = server
+    stages = set()
+    result = simulate(srv.api_url, srv.token, respondents=300, seed=DEFAULT_SEED,
+                      out_dir=root / "out", on_progress=lambda stage, done, total: stages.add(stage))
+    assert stages == {"submitting", "supervising"}
+    return result
+
+
+@pytest.fixture(scope="module")
+def records(server, run):
+    _, kobo, _ = server
+    return {fid: [r for page in kobo.iter_pages(uid) for r in page.records]
+            for fid, uid in run.forms.items()}
+
+
+def _instances(run, form):
+    return sorted((run.out_dir / "instances" / form).glob("*.xml"))
+
+
+def test_300_interviews_answer_at_least_95_percent_of_the_answerable_questions(run):
+    xmls = [p.read_bytes() for p in _instances(run, "citizen_survey")]
+    assert len(xmls) >= 300
+    assert answered_share(run.xforms["citizen_survey"], xmls) >= 0.95
+
+
+def test_no_citizen_or_lsg_submission_breaks_a_constraint(run):
+    # JavaRosa's refusals are collected per fill; only the known focus-group form defect may show
+    assert not [w for w in run.warnings if not w.startswith("focus_group: ")]
+    assert run.filled == run.accepted
+
+
+def test_the_deployed_xform_is_filled_as_a_phone_would(run):
+    root = ET.parse(run.xforms["citizen_survey"]).getroot()
+    instance = ET.fromstring(_instances(run, "citizen_survey")[0].read_bytes())
+    uid = run.forms["citizen_survey"]
+    assert instance.get("id") == uid
+    assert instance.findtext("__version__") and instance.findtext("formhub/uuid")
+    assert b"__version__" in ET.tostring(root)
+
+
+def test_skipped_service_blocks_are_absent_as_on_a_phone(run, records, study):
+    definition, geography = study
+    citizens = records["citizen_survey"]
+    non_users = 0
+    for record in citizens:
+        municipality = record.get("interview/municipality")
+        for service in definition.services:
+            p = service.prefix
+            items = [f"{p}/{i.code}" for i in service.items]
+            if not service.applies_to.matches(geography.municipalities[municipality]):
+                assert f"{p}/{p}_use" not in record
+            elif record.get("interview/consent") == "yes" and record[f"{p}/{p}_use"] != "1":
+                non_users += 1
+                assert not any(k in record for k in items)
+    assert non_users > 100
+
+
+def _flatten(element: ET.Element, prefix: str, repeats: set[str]) -> dict:
+    out: dict = {}
+    for child in element:
+        path = f"{prefix}{child.tag}"
+        if path in repeats:
+            out.setdefault(path, []).append(
+                {f"{path}/{k}" if not k.startswith(path) else k: v
+                 for k, v in _flatten(child, f"{path}/", repeats).items()})
+        elif len(child):
+            out.update(_flatten(child, f"{path}/", repeats))
+        elif (child.text or "").strip():
+            out[path] = child.text
+    return out
+
+
+def _compare(xml: bytes, record: dict, repeats: set[str]) -> dict:
+    expected = {k: v for k, v in _flatten(ET.fromstring(xml), "", repeats).items()
+                if not k.startswith(META)}
+    got = {k: v for k, v in record.items() if not k.startswith(META)}
+    assert got == expected
+    return expected
+
+
+def test_a_citizen_submission_reads_back_as_kobotoolbox_json(run, records):
+    by_uuid = {r["_uuid"]: r for r in records["citizen_survey"]}
+    checked = 0
+    for path in _instances(run, "citizen_survey")[:40]:
+        record = by_uuid.get(path.stem)
+        if record is None or record.get("interview/consent") != "yes":
+            continue
+        values = _compare(path.read_bytes(), record, set())
+        assert len(record["interview/gps"].split()) == 4  # geopoint "lat lon alt acc"
+        assert record["_geolocation"] == [float(x) for x in values["interview/gps"].split()[:2]]
+        assert isinstance(record["priorities/priority_services"], str)  # space-separated
+        assert record["_xform_id_string"] == run.forms["citizen_survey"]
+        checked += 1
+    assert checked >= 10
+
+
+def test_a_focus_group_reads_back_with_nested_repeats_and_its_photo(run, records):
+    by_uuid = {r["_uuid"]: r for r in records["focus_group"]}
+    path = _instances(run, "focus_group")[0]
+    record = by_uuid[path.stem]
+    repeats = {"fg_participant", "fg_theme", "fg_theme/fg_quote"}
+    values = _compare(path.read_bytes(), record, repeats)
+    assert 7 <= len(record["fg_participant"]) <= 11
+    assert "fg_participant/fg_p_code" in record["fg_participant"][0]
+    assert record["fg_theme"][0]["fg_theme/fg_quote"][0]["fg_theme/fg_quote/fg_quote_text"]
+    assert len(record["fg_ranking"].split()) == 14  # rank: every service, space-separated
+    photo = values["fg_flipchart_photo"]
+    assert [a["media_file_basename"] for a in record["_attachments"]] == [photo]
+    text = " ".join(t["fg_theme/fg_theme_summary"] for t in record["fg_theme"])
+    assert any("\u0400" <= ch <= "\u04ff" for ch in text)  # Russian or Kyrgyz
+
+
+def test_lsg_photos_arrive_as_attachments(server, run, records):
+    srv, _, _ = server
+    lsg = records["lsg_assessment"]
+    assert len(lsg) == 4
+    photos = [k for r in lsg for k, v in r.items() if k.endswith("_photo")]
+    attachments = [a for r in lsg for a in r["_attachments"]]
+    assert photos and len(attachments) == len(photos)
+    assert all(a["mimetype"] == "image/png" for a in attachments)
+    http = HttpClient(srv.api_url, srv.token)
+    response, _ = http.request("GET", attachments[0]["download_url"], parse_json=False)
+    assert response.content.startswith(b"\x89PNG")
+
+
+def test_duplicates_get_202_and_do_not_double_the_count(run, records):
+    truth = json.loads(run.truth_path.read_text(encoding="utf-8"))
+    resent = truth["fieldwork"]["resent"]
+    assert run.duplicates == len(resent) >= 1
+    assert len(records["citizen_survey"]) == 300 - 2 == run.live["citizen_survey"]
+
+
+def test_edits_keep_the_record_and_replace_its_uuid(server, run, records):
+    truth = json.loads(run.truth_path.read_text(encoding="utf-8"))
+    edited = truth["fieldwork"]["edited"]
+    assert run.edited == len(edited) >= 2
+    by_uuid = {r["_uuid"]: r for r in records["citizen_survey"]}
+    for original, new in edited.items():
+        assert original.removeprefix("uuid:") not in by_uuid
+        record = by_uuid[new.removeprefix("uuid:")]
+        assert record["meta/deprecatedID"] == original
+    # one more edit, as a supervisor's correction sent from the phone: the _id stays
+    srv, kobo, root = server
+    original, new = next(iter(edited.items()))
+    record = by_uuid[new.removeprefix("uuid:")]
+    xml_path = run.out_dir / "instances" / "citizen_survey" / f"{new.removeprefix('uuid:')}.xml"
+    instance = ET.fromstring(xml_path.read_bytes())
+    answers = {k.rsplit("/", 1)[-1]: v for k, v in _flatten(instance, "", set()).items()
+               if not k.startswith(META) and not k.endswith(("resp_age_group", "study_round"))}
+    answers["years_here"] = "1"
+    with FormEngine() as engine:
+        filled = engine.fill(run.xforms["citizen_survey"], answers, deprecated_id=new)
+    with OpenRosaClient(srv.api_url, token=srv.token) as client:
+        assert client.submit(filled.xml).status == 201
+    again = next(kobo.iter_pages(run.forms["citizen_survey"], record["_id"] - 1, limit=1)).records[0]
+    assert again["_id"] == record["_id"] and again["_uuid"] != record["_uuid"]
+    assert again["profile/years_here"] == "1"
+
+
+def test_deleted_submissions_are_gone(run, records):
+    truth = json.loads(run.truth_path.read_text(encoding="utf-8"))
+    deleted = truth["fieldwork"]["deleted"]
+    assert run.deleted == len(deleted) == 2
+    uuids = {r["_uuid"] for r in records["citizen_survey"]}
+    assert not uuids & {d.removeprefix("uuid:") for d in deleted}
+
+
+def test_validation_statuses_are_set_through_the_api(run, records):
+    counts: dict[str, int] = {}
+    for form_records in records.values():
+        for r in form_records:
+            uid = (r.get("_validation_status") or {}).get("uid")
+            if uid:
+                counts[uid] = counts.get(uid, 0) + 1
+    assert counts == run.validation
+    assert set(counts) == {"validation_status_approved", "validation_status_not_approved",
+                           "validation_status_on_hold"}
+
+
+def test_truth_file_lists_every_gap_status_and_quadrant(run):
+    truth = json.loads(run.truth_path.read_text(encoding="utf-8"))
+    assert truth["seed"] == DEFAULT_SEED and truth["respondents"] == 300
+    for status in GAP_STATUSES:
+        assert truth["coverage"]["gap_status"][status]
+    for quadrant in QUADRANTS:
+        assert truth["coverage"]["quadrant"][quadrant]
+    cell = truth["cells"][0]
+    assert {"expected_satisfaction", "expected_satisfaction_mean_index", "expected_effectiveness",
+            "expected_gap", "gap_status", "quadrant", "expected_importance"} <= set(cell)
+    assert truth["effectiveness_inputs"]["AKM"]["wat_piped_share"] is not None
+    assert (run.out_dir / "fieldwork.csv").read_text(encoding="utf-8").count("\n") > 300
+
+
+def test_password_credentials_post_with_digest(server, run):
+    srv, _, _ = server
+    xml = _instances(run, "citizen_survey")[0].read_bytes()
+    with OpenRosaClient(srv.api_url, username=srv.username, password=srv.password) as client:
+        assert [e.form_id for e in client.form_list()]
+        assert client.submit(xml).status == 202  # already there: a duplicate, not a new record
