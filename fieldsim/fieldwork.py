@@ -127,10 +127,17 @@ def plan_fieldwork(world: World, plan: SamplePlan, respondents: list[Respondent]
                 else:
                     sent = end + dt.timedelta(minutes=rng.uniform(0.2, 8))
                 visits.append(Visit(f"c{respondent.number:06d}", CITIZEN, code, code_e, begin, end,
-                                    sent, _uuid(rng), respondent=respondent, late=late))
+                                    sent, "", respondent=respondent, late=late))
                 clock += length + rng.uniform(5, 25)
         visits += _lsg_and_groups(world, code, mdays, team.supervisor, rng)
     _fates(world, visits, rng, edit_rate, deletions)
+    # instance ids depend on the run's size and dates too: a run with other content never reuses an
+    # id (the server would answer 409), while the very same run replayed gives duplicates (202)
+    ids = random.Random(f"ids:{world.seed}:{len(respondents)}:{start.isoformat()}")
+    for v in visits:
+        v.instance_id = _uuid(ids)
+        if v.edit_at:
+            v.edit_instance_id = _uuid(ids)
     return visits
 
 
@@ -141,7 +148,7 @@ def _lsg_and_groups(world: World, code: str, mdays: list[dt.date], supervisor: s
     begin = _at(last, rng.uniform(10 * 60, 11 * 60))
     end = begin + dt.timedelta(minutes=rng.uniform(90, 180))
     out.append(Visit(f"lsg-{code}", LSG, code, supervisor, begin, end,
-                     end + dt.timedelta(minutes=rng.uniform(1, 30)), _uuid(rng)))
+                     end + dt.timedelta(minutes=rng.uniform(1, 30)), ""))
     sessions = [g for g, n in world.definition.sample_plan.focus_groups.items() for _ in range(n)]
     for i, group in enumerate(sessions):
         day = mdays[min(len(mdays) - 1, i * len(mdays) // max(1, len(sessions)))]
@@ -150,7 +157,7 @@ def _lsg_and_groups(world: World, code: str, mdays: list[dt.date], supervisor: s
         # the note-taker types the record up in the evening
         sent = _at(day, rng.uniform(19 * 60, 21 * 60))
         out.append(Visit(f"fg-{code}-{group}-{i + 1}", FOCUS, code, supervisor, begin, end, sent,
-                         _uuid(rng), group_type=group, late=True))
+                         "", group_type=group, late=True))
     return out
 
 
@@ -167,7 +174,6 @@ def _fates(world: World, visits: list[Visit], rng: random.Random, edit_rate: flo
     wanted_edits = max(2, math.ceil(edit_rate * len(citizens)))
     for v in rng.sample(consented, min(wanted_edits, len(consented))):
         v.edit_at = v.sent + dt.timedelta(days=rng.uniform(1, 2))
-        v.edit_instance_id = _uuid(rng)
     if not any(v.resend_at for v in citizens):
         for v in rng.sample(citizens, min(2, len(citizens))):
             v.resend_at = v.sent + dt.timedelta(minutes=rng.uniform(2, 90))

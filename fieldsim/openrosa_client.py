@@ -43,8 +43,10 @@ class SubmissionRejected(SimulationError):
 
     def __init__(self, status: int, message: str, instance_id: str | None):
         self.status, self.server_message, self.instance_id = status, message, instance_id
+        hint = (" (the server holds this instanceID with other content: use another --seed, or a "
+                "fresh server)" if status == 409 else "")
         super().__init__(f"the server refused submission {instance_id or '(no instanceID)'} with "
-                         f"HTTP {status}: {message}")
+                         f"HTTP {status}: {message}{hint}")
 
 
 @dataclass(frozen=True)

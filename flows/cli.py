@@ -172,6 +172,60 @@ def _reachable_address(host: str) -> str:
         probe.close()
 
 
+@app.command("simulate")
+def simulate(
+    server_url: Annotated[str | None, typer.Option(
+        "--server", help="KPI base URL of the server (default: KOBO_URL).")] = None,
+    token: Annotated[str | None, typer.Option(
+        help="API token (default: KOBO_TOKEN); sent on the API and on /submission.")] = None,
+    respondents: Annotated[int | None, typer.Option(
+        min=1, help="Citizen interviews in total, split by the sample plan (default: the plan's).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated world and fieldwork.")] = 2026,
+    out: Annotated[Path, typer.Option(help="Folder for truth.json, fieldwork.csv and the instances.")]
+        = Path("out/simulate"),
+    username: Annotated[str | None, typer.Option(
+        help="Account name for OpenRosa (Digest or Basic, as the server asks) instead of the token.")] = None,
+    password: Annotated[str | None, typer.Option(help="Its password.")] = None,
+) -> None:
+    """A simulated field team fills the deployed forms with JavaRosa and sends them over OpenRosa.
+
+    Per municipality: the citizen interviews, one LSG assessment and the focus groups; some sent
+    late, a few resent, edited or deleted, validation statuses set. The expected scores are
+    written to OUT/truth.json.
+
+    Example: aimak simulate --server http://127.0.0.1:8000 --token ... --respondents 600
+    """
+    from etl.settings import check_server_url, load_settings
+    from fieldsim.simulate import simulate as run_simulation
+
+    try:
+        settings = load_settings()
+        url = check_server_url(server_url or settings.kobo_url, "--server")
+        key = token or settings.kobo_token
+        if not key and not (username and password):
+            raise AimakError("no credentials: set KOBO_TOKEN (or pass --token), or pass --username "
+                             "and --password.")
+        if sys.stdout.isatty():
+            from rich.progress import Progress
+
+            with Progress(transient=True) as bar:
+                tasks: dict[str, object] = {}
+
+                def show(stage: str, done: int, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(stage, total=total)
+                    bar.update(tasks[stage], completed=done, total=total)
+
+                result = run_simulation(url, key, respondents=respondents, seed=seed, out_dir=out,
+                                        username=username, password=password, on_progress=show)
+        else:
+            result = run_simulation(url, key, respondents=respondents, seed=seed, out_dir=out,
+                                    username=username, password=password)
+    except AimakError as err:
+        _fail(err)
+    typer.echo(result.summary())
+
+
 @app.command("run")
 def run(
     definition: Annotated[Path, typer.Option(help="The study definition (YAML).")] = DEFAULT_DEFINITION,
