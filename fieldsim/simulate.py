@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from aimak.errors import SimulationError
@@ -27,7 +26,7 @@ from etl.http import HttpClient
 from etl.kobo import KoboClient, form_id_of
 from fieldsim import phrases
 from fieldsim.answers import Answers, citizen_answers, focus_group_answers, lsg_answers
-from fieldsim.engine import FillRejected, FillRequest, FormEngine
+from fieldsim.engine import FillRequest, FormEngine
 from fieldsim.fieldwork import (
     CITIZEN,
     FOCUS,
@@ -49,9 +48,6 @@ __all__ = ["DEFAULT_SEED", "FORM_IDS", "SimulationResult", "discover_forms", "op
 
 DEFAULT_SEED = 2026
 FORM_IDS = (CITIZEN, LSG, FOCUS)
-# Constraints JavaRosa cannot satisfy in the current forms (reported to the forms owner): the
-# answer is dropped as on a phone that refuses it, and a warning is recorded.
-TOLERATED = {(FOCUS, "fg_end_time", "constraint")}
 # A larger heap than the engine's default: fewer collections at hundreds of fills a second.
 JAVA_OPTIONS = ("-Xmx256m", "-XX:+UseSerialGC")
 Progress = Callable[[str, int, int], None]
@@ -241,7 +237,7 @@ def _send_all(world: World, visits: list[Visit], xforms: dict[str, Path], client
             done[0] += 1
             progress("submitting", done[0], total)
 
-    with FormEngine(collect_errors=True, java_options=java_options) as engine, ThreadPoolExecutor(workers) as pool:
+    with FormEngine(java_options=java_options) as engine, ThreadPoolExecutor(workers) as pool:
         slots = threading.BoundedSemaphore(workers * 4)
         futures: collections.deque[Future] = collections.deque()
 
@@ -256,7 +252,6 @@ def _send_all(world: World, visits: list[Visit], xforms: dict[str, Path], client
 
             for filled in engine.fill_many(requests()):
                 visit, edit, answers = meta.popleft()
-                _check(filled, visit, result)
                 result.filled += 1
                 result.edited += edit
                 if visit.key in resent and not edit:
@@ -285,19 +280,6 @@ def _send_all(world: World, visits: list[Visit], xforms: dict[str, Path], client
         while futures:
             futures.popleft().result()
         run(edits)
-
-
-def _check(filled: Any, visit: Visit, result: SimulationResult) -> None:
-    if not filled.errors:
-        return
-    bad = [e for e in filled.errors if (visit.form, e.question, e.kind) not in TOLERATED]
-    if bad:
-        raise FillRejected(filled.form, bad, filled)
-    for e in filled.errors:
-        text = (f"{visit.form}: JavaRosa rejects every answer to '{e.question}' ({e.kind}); the "
-                "form's constraint needs fixing, the question was left empty")
-        if text not in result.warnings:
-            result.warnings.append(text)
 
 
 def _supervise(kobo: KoboClient, forms: dict[str, str], visits: list[Visit],
