@@ -116,3 +116,11 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def toolchain_paths(environ: Mapping[str, str] | None = None) -> tuple[Path | None, Path]:
+    """(JAVA_HOME or None, the user cache folder) for tools Aimak runs (javac/java, caches)."""
+    env = os.environ if environ is None else environ
+    java_home = Path(env["JAVA_HOME"]) if env.get("JAVA_HOME") else None
+    cache = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return java_home, cache

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from aimak.errors import SimulationError
+from etl.settings import toolchain_paths
 
 __all__ = [
     "DEFAULT_JAVA_OPTIONS",
@@ -161,9 +162,9 @@ def _source_text() -> bytes:
 
 
 def _tool(name: str) -> str:
-    home = os.environ.get("JAVA_HOME")
+    home, _cache = toolchain_paths()
     if home:
-        candidate = Path(home) / "bin" / name
+        candidate = home / "bin" / name
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
     found = shutil.which(name)
@@ -173,8 +174,8 @@ def _tool(name: str) -> str:
 
 
 def _default_cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "aimak" / "javarosa"
+    _home, cache = toolchain_paths()
+    return cache / "aimak" / "javarosa"
 
 
 def compile_filler(cache_dir: Path | None = None) -> Path:
