@@ -241,3 +241,24 @@ def test_password_credentials_post_with_digest(server, run):
     with OpenRosaClient(srv.api_url, username=srv.username, password=srv.password) as client:
         assert [e.form_id for e in client.form_list()]
         assert client.submit(xml).status == 202  # already there: a duplicate, not a new record
+
+
+def test_designed_cells_show_in_the_data_near_their_expected_satisfaction(run, records, study):
+    definition, _ = study
+    truth = json.loads(run.truth_path.read_text(encoding="utf-8"))
+    top = set(definition.method.top_box)
+    for cell in truth["cells"]:
+        if not cell["designed"]:
+            continue
+        service = definition.service(cell["service_code"])
+        hits = base = 0
+        for r in records["citizen_survey"]:
+            if r.get("interview/municipality") != cell["municipality_code"]:
+                continue
+            for item in service.items:
+                code = r.get(f"{service.prefix}/{item.code}")
+                if code in ("1", "2", "3", "4", "5"):
+                    base += 1
+                    hits += code in top
+        assert base >= 60, cell
+        assert abs(100 * hits / base - cell["expected_satisfaction"]) < 20, cell
