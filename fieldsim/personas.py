@@ -50,8 +50,12 @@ ARCHETYPES: tuple[tuple[str, float, float], ...] = (
 DESIGN_SERVICES = ("WAT", "RD", "LGT", "SWM", "ADM", "PUB")
 
 # Satisfaction shifts in points of the top-2 share, and the response propensity of each group.
-AGE_SHIFT = {"18_29": -8.0, "30_44": -3.0, "45_59": 3.0, "60plus": 8.0}
-SEX_SHIFT = {"f": -2.0, "m": 2.0}
+# Older people and women (both over-represented in the sample) are more satisfied, so an
+# unweighted share overstates satisfaction by a few points and weighting corrects it. The shifts
+# are centred on each municipality's population (World.offset), so a cell's base level is its
+# population value.
+AGE_SHIFT = {"18_29": -10.0, "30_44": -3.0, "45_59": 4.0, "60plus": 10.0}
+SEX_SHIFT = {"f": 3.0, "m": -3.0}
 PROPENSITY = {
     ("f", "18_29"): 0.9, ("f", "30_44"): 1.2, ("f", "45_59"): 1.4, ("f", "60plus"): 1.6,
     ("m", "18_29"): 0.4, ("m", "30_44"): 0.7, ("m", "45_59"): 0.9, ("m", "60plus"): 1.2,
@@ -120,6 +124,7 @@ class World:
     enumerators: dict[str, Enumerator]
     village_effect: dict[str, float]
     services_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # municipality -> codes
+    offset: dict[str, float] = field(default_factory=dict)  # municipality -> mean shift (points)
 
     def cell(self, municipality: str, service: str) -> Cell:
         return self.cells[(municipality, service)]
@@ -158,8 +163,13 @@ def make_world(definition: Definition, geography: Geography, seed: int) -> World
                 archetype=archetype,
             )
     village_effect = {v: rng.gauss(0, VILLAGE_SD) for v in sorted(geography.villages)}
+    offset = {}
+    for m in geography.municipalities.values():
+        total = sum(n * (village_effect[v.code] + AGE_SHIFT.get(g, 0.0) + SEX_SHIFT.get(s, 0.0))
+                    for v in m.villages for (s, g), n in v.population.items())
+        offset[m.code] = total / max(1, m.adults)
     return World(definition, geography, seed, cells, _enumerators(definition, rng), village_effect,
-                 services_of)
+                 services_of, offset)
 
 
 def _design(definition: Definition, geography: Geography) -> dict[tuple[str, str], str]:
@@ -248,7 +258,8 @@ def satisfaction_top2(world: World, cell: Cell, item: str, village: str, sex: st
                       age_group: str) -> float:
     """True top-2 share (0–1) of users in one village × sex × age group for one item."""
     points = (cell.base_top2 + cell.item_offsets.get(item, 0.0) + world.village_effect[village]
-              + AGE_SHIFT.get(age_group, 0.0) + SEX_SHIFT.get(sex, 0.0))
+              + AGE_SHIFT.get(age_group, 0.0) + SEX_SHIFT.get(sex, 0.0)
+              - world.offset.get(cell.municipality, 0.0))
     return min(0.98, max(0.02, points / 100))
 
 

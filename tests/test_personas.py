@@ -10,7 +10,13 @@ import pytest
 
 from fieldsim.answers import citizen_answers, image_bytes
 from fieldsim.fieldwork import TZ, plan_fieldwork, working_days
-from fieldsim.personas import ARCHETYPES, draw_respondents, item_distribution, make_world
+from fieldsim.personas import (
+    ARCHETYPES,
+    draw_respondents,
+    item_distribution,
+    make_world,
+    satisfaction_top2,
+)
 from fieldsim.simulate import DEFAULT_SEED, openrosa_base
 from fieldsim.truth import GAP_STATUSES, QUADRANTS, expected_cells, indicator_score
 from forms.sample_plan import plan_sample
@@ -68,8 +74,19 @@ def test_respondents_over_represent_women_and_older_people(study, world):
     young_men_sample = sum((r.sex, r.age_group) == ("m", "18_29") for r in people) / len(people)
     assert women_sample > women_pop + 0.08
     assert young_men_sample < young_men_pop * 0.7
-    # the unweighted sample mean of satisfaction therefore differs from the population value
     assert all(18 <= r.age <= 120 for r in people)
+
+
+def test_unweighted_satisfaction_overstates_the_population_value(study, world, cells):
+    definition, geography = study
+    people = draw_respondents(world, plan_sample(definition, geography), None)
+    truth = {(c.municipality, c.service): c.satisfaction for c in cells}
+    for key in [("AKM", "WAT"), ("KSR", "RD"), ("CHN", "SWM")]:
+        cell, service = world.cell(*key), definition.service(key[1])
+        shares = [sum(satisfaction_top2(world, cell, i.code, r.village, r.sex, r.age_group)
+                      for i in service.items) / len(service.items)
+                  for r in people if r.municipality == key[0]]
+        assert 100 * sum(shares) / len(shares) > truth[key] + 1.5  # so weighting matters
 
 
 def test_item_distribution_keeps_the_top_box_share_among_substantive_answers():
