@@ -39,30 +39,19 @@ from forms.build import build_forms, load_study  # noqa: E402
 from forms.sample_plan import plan_sample  # noqa: E402
 
 TOKEN = "b" * 40
-# The server runs in a child process. Until fieldsim/server/runner.py creates its listening socket
-# with IPPROTO_TCP, asyncio does not set TCP_NODELAY on accepted connections and every response
-# waits ~40 ms for a delayed ACK; the child re-wraps the socket (socket(fileno=...) re-reads the
-# protocol) unless --as-is is given. The figures state which was used.
+# The server runs in a child process so its CPU is not counted as the client's.
 SERVER = textwrap.dedent("""
-    import socket, sys, time
+    import sys, time
     from pathlib import Path
-    import fieldsim.server.runner as runner
     from fieldsim.server import LocalServer
-    if sys.argv[3] == "fix":
-        bind = runner.LocalServer._bind
-        def _bind(self):
-            sock = bind(self)
-            return sock if sock.proto else socket.socket(fileno=sock.detach())
-        runner.LocalServer._bind = _bind
     with LocalServer(Path(sys.argv[1]), token=sys.argv[2]) as srv:
         print(srv.api_url, flush=True)
         time.sleep(3600)
 """)
 
 
-def start_server(folder: Path, fix: bool) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(folder), TOKEN,
-                             "fix" if fix else "as-is"],
+def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(folder), TOKEN],
                             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
     url = proc.stdout.readline().strip()
     if not url:
@@ -81,8 +70,8 @@ def own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_simulate(forms: Path, root: Path, respondents: int, fix: bool) -> None:
-    proc, url = start_server(root / "server-sim", fix)
+def run_simulate(forms: Path, root: Path, respondents: int) -> None:
+    proc, url = start_server(root / "server-sim")
     try:
         deploy_forms(KoboClient(HttpClient(url, TOKEN)), forms)
         marks: dict[str, float] = {}
@@ -111,11 +100,11 @@ def run_simulate(forms: Path, root: Path, respondents: int, fix: bool) -> None:
         proc.wait()
 
 
-def run_baseline(forms: Path, root: Path, respondents: int, fix: bool) -> None:
+def run_baseline(forms: Path, root: Path, respondents: int) -> None:
     """Lockstep fill + sequential post with requests, on a fresh server."""
     import requests
 
-    proc, url = start_server(root / "server-base", fix)
+    proc, url = start_server(root / "server-base")
     try:
         kobo = KoboClient(HttpClient(url, TOKEN))
         deploy_forms(kobo, forms)
@@ -154,19 +143,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--respondents", type=int, default=3000)
     parser.add_argument("--baseline", type=int, default=600, help="interviews for the baseline")
-    parser.add_argument("--as-is", action="store_true",
-                        help="run the server without the TCP_NODELAY re-wrap (see SERVER)")
     args = parser.parse_args()
-    fix = not args.as_is
-    print(f"machine: {os.cpu_count()} cores; server in a child process "
-          f"({'TCP_NODELAY re-wrap applied' if fix else 'as shipped'})")
+    print(f"machine: {os.cpu_count()} cores; server in a child process")
     with tempfile.TemporaryDirectory(prefix="aimak-bench-sim-") as tmp:
         root = Path(tmp)
         forms = root / "forms"
         build_forms(BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY, forms, validate=False)
-        run_simulate(forms, root, args.respondents, fix)
+        run_simulate(forms, root, args.respondents)
         if args.baseline:
-            run_baseline(forms, root, args.baseline, fix)
+            run_baseline(forms, root, args.baseline)
 
 
 if __name__ == "__main__":
