@@ -4,10 +4,10 @@ fills it, the whole run builds, deploys and syncs — under one Prefect test har
 from __future__ import annotations
 
 import pytest
+from kobo_world import FORM_ID, Field, household_form
 
 from forms import BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY
 from forms.xlsform import write_xlsform
-from kobo_world import FORM_ID, Field, household_form
 
 
 @pytest.fixture(scope="session")
