@@ -15,10 +15,10 @@ runner = CliRunner()
 def test_help__lists_the_commands():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("forms", "demo"):
+    for command in ("forms", "sync", "server", "simulate", "run", "demo"):
         assert command in result.output
     forms = runner.invoke(app, ["forms", "--help"])
-    assert "build" in forms.output
+    assert "build" in forms.output and "deploy" in forms.output
 
 
 def test_forms_build__prints_what_it_wrote(tmp_path):
