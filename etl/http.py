@@ -1,9 +1,10 @@
 """One HTTP session for KoboToolbox: timeouts, retries with exponential backoff and jitter on
-network errors, timeouts, 429 and 5xx (honouring Retry-After), never on other 4xx.
+network errors, timeouts, 429 and 5xx (honouring Retry-After, up to a cap), never on other 4xx.
 
 A response body is read inside the retry loop, so a connection dropped mid-body is retried like
-any other network fault. The token travels only in the ``Authorization`` header and is redacted
-from every message this module builds.
+any other network fault. The token travels only in the ``Authorization`` header, only to the
+scheme, host and port of the base URL (an absolute link the server hands back, such as a ``next``
+page, must point there too), and is redacted from every message this module builds.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import orjson
 import requests
@@ -40,11 +41,16 @@ NETWORK_ERRORS = (
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to retry. Delay n = min(cap, base · 2^n) · U(0.5, 1)."""
+    """How often and how long to retry. Delay n = min(cap, base · 2^n) · U(0.5, 1).
+
+    A server's ``Retry-After`` is honoured up to ``max_retry_after`` seconds, so a wrong or
+    hostile header cannot stall a run for hours (gateways in front of kpi give up at ~120 s).
+    """
 
     attempts: int = 7
     base: float = 0.5
     cap: float = 30.0
+    max_retry_after: float = 120.0
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         return min(self.cap, self.base * 2**attempt) * rng.uniform(0.5, 1.0)
@@ -64,6 +70,7 @@ class HttpClient:
         seed: int | None = None,
     ):
         self.base_url = base_url.rstrip("/") + "/"
+        self._origin = _origin(urlsplit(self.base_url))
         self._token = token
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
@@ -83,9 +90,20 @@ class HttpClient:
         self.session.close()
 
     def url(self, path_or_url: str) -> str:
-        if path_or_url.startswith(("http://", "https://")):
-            return path_or_url
-        return urljoin(self.base_url, path_or_url.lstrip("/"))
+        """The absolute URL for a path under the base URL, or an absolute URL checked to be on
+        the base URL's scheme, host and port: the only place the token may be sent."""
+        parts = urlsplit(path_or_url)
+        if not parts.scheme and not parts.netloc:
+            return urljoin(self.base_url, path_or_url.lstrip("/"))
+        origin = _origin(parts)
+        if origin is None or origin != self._origin:
+            raise KoboError(self._redact(
+                f"refused to send the token to {_shown(parts)}: a link the server gave (such as the "
+                f"next page) points away from KOBO_URL {_shown(urlsplit(self.base_url), path=False)} "
+                "(another scheme, host or port), and nothing was sent there. Check that KOBO_URL is "
+                "the address the server uses for itself (https or http, host, port) or, behind a "
+                "reverse proxy, that the proxy forwards the Host and X-Forwarded-Proto headers."))
+        return path_or_url
 
     def request(
         self,
@@ -115,7 +133,7 @@ class HttpClient:
                 body = response.content  # read the whole body inside the retry loop
                 if response.status_code in RETRY_STATUS:
                     problem = f"HTTP {response.status_code}"
-                    wait = _retry_after(response)
+                    wait = _retry_after(response, self.policy.max_retry_after)
                 else:
                     self._raise_for_status(method, url, response)
                     if not parse_json or not body:
@@ -135,6 +153,10 @@ class HttpClient:
             self._sleep(max(delay, wait or 0.0))
             attempt += 1
             self.retries += 1
+
+    def pause(self, attempt: int) -> None:
+        """Wait before retry ``attempt`` (0-based) of something the caller repeats itself."""
+        self._sleep(self.policy.delay(attempt, self._rng))
 
     def get_json(self, path_or_url: str, **params: Any) -> Any:
         return self.request("GET", path_or_url, params=params or None)[1]
@@ -160,17 +182,48 @@ class HttpClient:
         return redact(text, self._token)
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _retry_after(response: requests.Response, cap: float) -> float | None:
+    """Seconds the server asks us to wait (a number or an HTTP date), at most ``cap``."""
     value = response.headers.get("Retry-After")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, OverflowError):
             return None
+    if seconds != seconds:  # NaN
+        return None
+    return min(cap, max(0.0, seconds))
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(parts: SplitResult) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) with the default port filled in; None when the URL has no valid one."""
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number
+        return None
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port
+
+
+def _shown(parts: SplitResult, path: bool = True) -> str:
+    """scheme://host[:port][/path] for messages: no user, password or query string."""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ":?"
+    host = parts.hostname or "?"
+    host = f"[{host}]" if ":" in host else host
+    scheme = f"{parts.scheme}:" if parts.scheme else ""
+    return f"{scheme}//{host}{port}{parts.path if path else ''}"
 
 
 def _path(url: str) -> str:

@@ -1,7 +1,10 @@
 """The HTTP layer retries what is worth retrying (network faults, 429, 5xx, a truncated body),
-never other 4xx, honours Retry-After, and keeps the token out of every message."""
+never other 4xx, honours Retry-After up to a cap, sends the token only to the base URL's scheme,
+host and port, and keeps it out of every message."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -76,3 +79,62 @@ def test_request__not_retried_when_repeating_is_unsafe(client, requests_mock):
     with pytest.raises(KoboUnavailableError):
         client.request("POST", "api/v2/imports/", retry=False)
     assert requests_mock.call_count == 1
+
+
+def test_retry_after__capped_so_a_hostile_header_cannot_stall_the_run(client, requests_mock, slept):
+    requests_mock.get(f"{BASE}/x/", [{"status_code": 429, "headers": {"Retry-After": "86400"}},
+                                     {"status_code": 503, "headers": {"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"}},
+                                     {"status_code": 200, "json": {}}])
+    client.request("GET", "x/")
+    assert slept == [120.0, 120.0]
+
+
+def test_retry_after__cap_is_a_policy_setting(requests_mock):
+    slept = []
+    http = HttpClient(BASE, TOKEN, policy=RetryPolicy(attempts=2, max_retry_after=5), sleep=slept.append)
+    requests_mock.get(f"{BASE}/x/", [{"status_code": 429, "headers": {"Retry-After": "3600"}},
+                                     {"status_code": 200, "json": {}}])
+    http.request("GET", "x/")
+    assert slept == [5]
+
+
+@pytest.mark.parametrize("link", [
+    "http://kf.example.org/api/v2/assets/?start=2",  # a proxy that forgot X-Forwarded-Proto
+    "https://kf.example.org.evil.net/api/v2/assets/?start=2",
+    "https://kc.example.org/api/v2/assets/?start=2",
+    "https://kf.example.org:8443/api/v2/assets/?start=2",
+    "//elsewhere.example.net/api/v2/assets/",
+    "ftp://kf.example.org/api/v2/assets/",
+])
+def test_url__token_never_sent_to_another_scheme_host_or_port(client, requests_mock, link):
+    with pytest.raises(KoboError) as caught:
+        client.request("GET", link)
+    message = str(caught.value)
+    assert requests_mock.call_count == 0  # nothing left the machine
+    assert "KOBO_URL" in message and "X-Forwarded-Proto" in message
+    assert urlsplit(link).hostname in message and TOKEN not in message
+
+
+def test_url__error_names_the_link_without_credentials_or_query(client):
+    with pytest.raises(KoboError) as caught:
+        client.url(f"http://admin:{TOKEN}@kf.example.org/api/v2/assets/?token={TOKEN}")
+    message = str(caught.value)
+    assert "http://kf.example.org/api/v2/assets/" in message
+    assert TOKEN not in message and "admin" not in message
+
+
+@pytest.mark.parametrize("link", ["https://kf.example.org/api/v2/assets/?start=2",
+                                  "https://KF.Example.org:443/api/v2/assets/?start=2"])
+def test_url__same_origin_links_are_followed(client, link):
+    assert client.url(link) == link
+
+
+def test_list_assets__next_link_to_plain_http_stops_before_sending_the_token(client, requests_mock):
+    from etl.kobo import KoboClient
+
+    requests_mock.get(f"{BASE}/api/v2/assets/", json={
+        "count": 3, "next": "http://kf.example.org/api/v2/assets/?limit=100&start=2",
+        "results": [{"uid": "a1", "asset_type": "survey"}]})
+    with pytest.raises(KoboError, match="X-Forwarded-Proto"):
+        KoboClient(client).list_assets()
+    assert [r.url.split("?")[0] for r in requests_mock.request_history] == [f"{BASE}/api/v2/assets/"]
