@@ -4,7 +4,11 @@ For every municipality × service that applies there is a true satisfaction leve
 users answering 4–5 before demographic and village shifts), a usage rate, an importance weight
 and a true effectiveness level that the LSG's indicator values are drawn to match. A few cells are
 *designed* (see :data:`ARCHETYPES`) so that every gap status and every quadrant occurs with wide
-margins whatever the seed; the others are drawn from the seed.
+margins whatever the seed; in one of them (:data:`SPARSE_ARCHETYPES`) the LSG could not produce
+most records, so its assessment holds too few indicator values for an effectiveness score. The
+other cells are drawn from the seed, and redrawn (rejection sampling, still a function of the seed)
+until their expected satisfaction, their realised effectiveness and their gap each lie at least
+:data:`MIN_MARGIN` points from the cut that decides their quadrant or gap status.
 
 Respondents are drawn per village in proportion to the sample plan, but the sex × age group of each
 respondent follows the population times a response propensity (women and older people are found
@@ -16,36 +20,54 @@ Everything here is a pure function of (definition, geography, seed).
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import random
 from dataclasses import dataclass, field
 
-from forms.definition import Definition, Geography, Municipality, Service
+from forms.definition import Definition, Geography, Indicator, Method, Municipality, Service
 from forms.sample_plan import SamplePlan, largest_remainder
 
 __all__ = [
     "ARCHETYPES",
     "AGE_SHIFT",
     "SEX_SHIFT",
+    "MIN_MARGIN",
     "PROPENSITY",
+    "SPARSE_ARCHETYPES",
     "Cell",
     "Enumerator",
     "Respondent",
     "World",
+    "cut_margins",
     "draw_respondents",
+    "effectiveness",
+    "expected_satisfaction",
+    "indicator_score",
     "item_distribution",
     "make_world",
 ]
 
 # Designed cells: (name, base satisfaction top-2 share %, effectiveness %). With a gap threshold of
 # 10 and a quadrant cut of 50 each lies 15+ points from every cut (aligned ones sit at a gap of 0).
+# In order of the base they need: aligned cells have at most the gap threshold as margin, so they
+# get the most-used services (largest bases) first; insufficient_data does not depend on S at all.
 ARCHETYPES: tuple[tuple[str, float, float], ...] = (
     ("maintain_aligned", 75, 75),
-    ("communicate_underrecognised", 28, 76),
-    ("expectation_risk_exceeds", 78, 24),
     ("fix_first_aligned", 24, 24),
     ("maintain_exceeds", 92, 67),
     ("fix_first_underrecognised", 8, 33),
+    ("communicate_underrecognised", 28, 76),
+    ("expectation_risk_exceeds", 78, 24),
+    ("insufficient_data", 66, 58),
 )
+# Archetypes whose LSG could not produce most records: their assessment holds fewer indicator values
+# than method.min_effectiveness_coverage needs (the indicator questions are optional), so E is
+# missing and the gap status is insufficient_data.
+SPARSE_ARCHETYPES = frozenset({"insufficient_data"})
+# Undesigned cells are redrawn until S, E and |S − E| lie this many points from their cuts.
+MIN_MARGIN = 8.0
+MAX_REDRAWS = 400  # then the draw with the widest margin is kept (truth.json records every margin)
 # Services preferred for designed cells: used by most people, so their bases are large.
 DESIGN_SERVICES = ("WAT", "RD", "LGT", "SWM", "ADM", "PUB")
 
@@ -135,45 +157,90 @@ def applicable_services(definition: Definition, municipality: Municipality) -> t
 
 
 def make_world(definition: Definition, geography: Geography, seed: int) -> World:
-    """Draw the truth of every municipality × service, the village effects and the enumerators."""
+    """Draw the village effects, the truth of every municipality × service and the enumerators."""
     rng = random.Random(f"world:{seed}")
     designed = _design(definition, geography)
-    cells: dict[tuple[str, str], Cell] = {}
-    services_of: dict[str, tuple[str, ...]] = {}
-    for m in geography.municipalities.values():
-        services = applicable_services(definition, m)
-        services_of[m.code] = tuple(s.code for s in services)
-        for service in services:
-            archetype = designed.get((m.code, service.code))
-            if archetype is not None:
-                _, top2, eff = next(a for a in ARCHETYPES if a[0] == archetype)
-            else:
-                top2, eff = rng.uniform(15, 88), rng.uniform(12, 92)
-            usage = min(0.98, max(0.12, USAGE.get(service.code, 0.5) + rng.uniform(-0.08, 0.08)))
-            cells[(m.code, service.code)] = Cell(
-                municipality=m.code,
-                service=service.code,
-                base_top2=top2,
-                item_offsets=_item_offsets(service, rng),
-                usage=usage,
-                no_service=rng.uniform(0.1, 0.4),
-                importance_weight=IMPORTANCE.get(service.code, 1.0) * rng.uniform(0.7, 1.3),
-                effectiveness_target=eff,
-                indicator_values=indicator_values(definition, service, eff, rng),
-                archetype=archetype,
-            )
     village_effect = {v: rng.gauss(0, VILLAGE_SD) for v in sorted(geography.villages)}
     offset = {}
     for m in geography.municipalities.values():
         total = sum(n * (village_effect[v.code] + AGE_SHIFT.get(g, 0.0) + SEX_SHIFT.get(s, 0.0))
                     for v in m.villages for (s, g), n in v.population.items())
         offset[m.code] = total / max(1, m.adults)
-    return World(definition, geography, seed, cells, _enumerators(definition, rng), village_effect,
-                 services_of, offset)
+    world = World(definition, geography, seed, {}, {}, village_effect, {}, offset)
+    for m in geography.municipalities.values():
+        services = applicable_services(definition, m)
+        world.services_of[m.code] = tuple(s.code for s in services)
+        for service in services:
+            archetype = designed.get((m.code, service.code))
+            usage = min(0.98, max(0.12, USAGE.get(service.code, 0.5) + rng.uniform(-0.08, 0.08)))
+            cell = Cell(
+                municipality=m.code,
+                service=service.code,
+                base_top2=0.0,
+                item_offsets={},
+                usage=usage,
+                no_service=rng.uniform(0.1, 0.4),
+                importance_weight=IMPORTANCE.get(service.code, 1.0) * rng.uniform(0.7, 1.3),
+                effectiveness_target=0.0,
+                indicator_values={},
+                archetype=archetype,
+            )
+            if archetype is not None:
+                cell = _designed_cell(definition, service, cell, rng)
+            else:
+                cell = _drawn_cell(world, service, cell, rng)
+            world.cells[(m.code, service.code)] = cell
+    world.enumerators = _enumerators(definition, rng)
+    return world
+
+
+def _designed_cell(definition: Definition, service: Service, cell: Cell,
+                   rng: random.Random) -> Cell:
+    _, top2, eff = next(a for a in ARCHETYPES if a[0] == cell.archetype)
+    values = indicator_values(definition, service, eff, rng)
+    if cell.archetype in SPARSE_ARCHETYPES:
+        values = _too_few(values, service, definition.method.min_effectiveness_coverage, rng)
+    return dataclasses.replace(cell, base_top2=top2, item_offsets=_item_offsets(service, rng),
+                               effectiveness_target=eff, indicator_values=values)
+
+
+def _too_few(values: dict[str, float | str], service: Service, min_coverage: float,
+             rng: random.Random) -> dict[str, float | str]:
+    """Keep the most indicator values whose coverage still falls short of ``min_coverage``."""
+    n = len(service.indicators)
+    keep = max(0, math.ceil(min_coverage * n - 1e-9) - 1)
+    kept = set(rng.sample([i.code for i in service.indicators], keep))
+    return {k: v for k, v in values.items() if k in kept}
+
+
+def _drawn_cell(world: World, service: Service, cell: Cell, rng: random.Random) -> Cell:
+    """Draw base satisfaction, effectiveness and indicator values; redraw until every cut is at
+    least MIN_MARGIN points away (or keep the widest-margin draw after MAX_REDRAWS)."""
+    definition = world.definition
+    method = definition.method
+    best: tuple[float, Cell] | None = None
+    for _ in range(MAX_REDRAWS):
+        top2, eff = rng.uniform(15, 88), rng.uniform(12, 92)
+        candidate = dataclasses.replace(
+            cell, base_top2=top2, item_offsets=_item_offsets(service, rng),
+            effectiveness_target=eff,
+            indicator_values=indicator_values(definition, service, eff, rng))
+        s, _ = expected_satisfaction(world, candidate)
+        e, _, _ = effectiveness(service, candidate.indicator_values,
+                                method.min_effectiveness_coverage)
+        margin = min(cut_margins(s, e, method).values())
+        if margin >= MIN_MARGIN:
+            return candidate
+        if best is None or margin > best[0]:
+            best = (margin, candidate)
+    assert best is not None
+    return best[1]
 
 
 def _design(definition: Definition, geography: Geography) -> dict[tuple[str, str], str]:
-    """Spread the archetypes over municipalities and high-usage services, twice if room allows."""
+    """Spread the archetypes over municipalities and high-usage services, twice if room allows:
+    every archetype once, then again, each time in ARCHETYPES order on the most-used services left
+    (so the narrow-margin aligned cells get the largest bases)."""
     slots = []
     codes = sorted(geography.municipalities)
     for rank in range(len(DESIGN_SERVICES)):
@@ -186,6 +253,7 @@ def _design(definition: Definition, geography: Geography) -> dict[tuple[str, str
                 applies = False
             if applies:
                 slots.append((code, service))
+    slots.sort(key=lambda slot: -USAGE.get(slot[1], 0.5))  # stable: municipalities stay spread
     chosen: dict[tuple[str, str], str] = {}
     for slot, archetype in zip(slots, [a[0] for a in ARCHETYPES] * 2, strict=False):
         chosen[slot] = archetype
@@ -272,6 +340,65 @@ def item_distribution(top2: float) -> dict[str, float]:
         p[code] = (1 - top2) * share
     out = {code: p[code] * substantive for code in ("1", "2", "3", "4", "5")}
     out["8"], out["9"] = MISSING_8, MISSING_9
+    return out
+
+
+def expected_satisfaction(world: World, cell: Cell) -> tuple[float, float]:
+    """Population value of S (top-box share among users, codes marked missing left out, averaged
+    over the adults of every village × sex × age group; weighted mean of the items) and of the
+    mean index (mean − 1) / 4 × 100."""
+    definition = world.definition
+    top_box = set(definition.method.top_box)
+    missing = {c.code for c in definition.scales["satisfaction"].choices if c.missing}
+    service = definition.service(cell.service)
+    villages = world.geography.municipalities[cell.municipality].villages
+    s_sum = m_sum = w_sum = 0.0
+    for item in service.items:
+        top = mean = adults = 0.0
+        for village in villages:
+            for (sex, group), n in village.population.items():
+                dist = item_distribution(satisfaction_top2(world, cell, item.code, village.code,
+                                                           sex, group))
+                base = sum(p for code, p in dist.items() if code not in missing)
+                top += n * sum(p for code, p in dist.items() if code in top_box) / base
+                mean += n * sum(int(c) * p for c, p in dist.items() if c not in missing) / base
+                adults += n
+        s_sum += item.weight * 100 * top / adults
+        m_sum += item.weight * (mean / adults - 1) / 4 * 100
+        w_sum += item.weight
+    return s_sum / w_sum, m_sum / w_sum
+
+
+def indicator_score(indicator: Indicator, value: float | str) -> float:
+    """0–100 score of one indicator value (DESIGN.md 5.5)."""
+    if indicator.answer == "yes_no":
+        return 100.0 if str(value) == "yes" else 0.0
+    share = (float(value) - indicator.floor) / (indicator.target - indicator.floor)
+    return 100.0 * min(1.0, max(0.0, share))
+
+
+def effectiveness(service: Service, values: dict[str, float | str],
+                  min_coverage: float) -> tuple[float | None, float, dict[str, float]]:
+    """(E, coverage, indicator scores) from the indicator values present (DESIGN.md 5.5): E is the
+    weighted mean of the available scores, None below ``min_coverage``."""
+    scores = {i.code: indicator_score(i, values[i.code])
+              for i in service.indicators if i.code in values}
+    weights = {i.code: i.weight for i in service.indicators}
+    coverage = len(scores) / len(service.indicators) if service.indicators else 0.0
+    e = None
+    if scores and coverage >= min_coverage:
+        e = sum(scores[k] * weights[k] for k in scores) / sum(weights[k] for k in scores)
+    return e, coverage, scores
+
+
+def cut_margins(satisfaction: float, effectiveness: float | None,
+                method: Method) -> dict[str, float]:
+    """Distance in points to each cut that decides the quadrant and gap status: S and E to
+    ``quadrant_cut``, |S − E| to ``gap_threshold`` (only S when E is missing)."""
+    out = {"satisfaction": abs(satisfaction - method.quadrant_cut)}
+    if effectiveness is not None:
+        out["effectiveness"] = abs(effectiveness - method.quadrant_cut)
+        out["gap"] = abs(abs(satisfaction - effectiveness) - method.gap_threshold)
     return out
 
 

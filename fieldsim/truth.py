@@ -7,8 +7,16 @@ are proportional to adults), then the weighted mean of the service's items. The 
 (mean − 1) / 4 × 100 on the same base. Effectiveness E scores each indicator value 0–100 by
 clamp((x − floor) / (target − floor)) (the same formula mirrors lower-is-better indicators;
 yes/no scores 100 or 0) and takes the weighted mean. G = S − E, its status and the quadrant follow
-``method.gap_threshold`` and ``method.quadrant_cut``. Importance is the exact probability of
-naming the service among the top priorities under the simulated choice model.
+``method.gap_threshold`` and ``method.quadrant_cut``; below ``method.min_effectiveness_coverage``
+E is missing, the status is ``insufficient_data`` and there is no quadrant. Each cell's ``margin``
+is its distance in points to the nearest of those cuts (S and E to the quadrant cut, |S − E| to the
+gap threshold), so a scorer knows how robust each expected status is. Importance is the exact
+probability of naming the service among the top priorities under the simulated choice model.
+
+These are population truths of a clean fieldwork. The simulated data also carry the faults of a
+real one — notably the straight-lining enumerator, who copies a respondent's first item answer to
+every item of a service block — and the expected values do not model them: a scorer's data-quality
+checks should flag those interviews rather than the truth absorb them.
 """
 
 from __future__ import annotations
@@ -22,14 +30,17 @@ from typing import Any
 from fieldsim.personas import (
     AGE_SHIFT,
     ARCHETYPES,
+    MIN_MARGIN,
     PROPENSITY,
     SEX_SHIFT,
-    Cell,
+    SPARSE_ARCHETYPES,
     World,
-    item_distribution,
-    satisfaction_top2,
+    cut_margins,
+    effectiveness,
+    expected_satisfaction,
+    indicator_score,
 )
-from forms.definition import Definition, Indicator
+from forms.definition import Definition
 
 __all__ = [
     "GAP_STATUSES",
@@ -44,7 +55,7 @@ __all__ = [
     "write_truth",
 ]
 
-GAP_STATUSES = ("aligned", "perception_exceeds", "performance_underrecognised")
+GAP_STATUSES = ("aligned", "perception_exceeds", "performance_underrecognised", "insufficient_data")
 QUADRANTS = ("maintain", "communicate", "expectation_risk", "fix_first")
 # How many priorities a respondent names (probabilities); capped by importance.max_choices.
 PRIORITY_COUNTS = {1: 0.1, 2: 0.2, 3: 0.7}
@@ -61,10 +72,17 @@ class CellTruth:
     effectiveness_coverage: float
     indicator_scores: dict[str, float]
     gap: float | None
-    gap_status: str | None
+    gap_status: str
     quadrant: str | None
     usage: float
     archetype: str | None
+    margins: dict[str, float]
+
+    @property
+    def margin(self) -> float | None:
+        """Distance to the nearest cut deciding the status and quadrant; None when E is missing
+        (insufficient_data is decided by the coverage, not by a cut)."""
+        return None if self.effectiveness is None else min(self.margins.values())
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +97,8 @@ class CellTruth:
             "expected_gap": _r(self.gap),
             "gap_status": self.gap_status,
             "quadrant": self.quadrant,
+            "margin": _r(self.margin),
+            "margins": {k: round(v, 2) for k, v in self.margins.items()},
             "usage_rate": round(self.usage, 3),
             "designed": self.archetype,
         }
@@ -88,15 +108,9 @@ def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 2)
 
 
-def indicator_score(indicator: Indicator, value: float | str) -> float:
-    """0–100 score of one indicator value (DESIGN.md 5.5)."""
-    if indicator.answer == "yes_no":
-        return 100.0 if str(value) == "yes" else 0.0
-    share = (float(value) - indicator.floor) / (indicator.target - indicator.floor)
-    return 100.0 * min(1.0, max(0.0, share))
-
-
-def gap_status(gap: float, threshold: float) -> str:
+def gap_status(gap: float | None, threshold: float) -> str:
+    if gap is None:
+        return "insufficient_data"
     if abs(gap) <= threshold:
         return "aligned"
     return "perception_exceeds" if gap > 0 else "performance_underrecognised"
@@ -106,29 +120,6 @@ def quadrant(satisfaction: float, effectiveness: float, cut: float) -> str:
     if effectiveness >= cut:
         return "maintain" if satisfaction >= cut else "communicate"
     return "expectation_risk" if satisfaction >= cut else "fix_first"
-
-
-def _satisfaction(world: World, cell: Cell) -> tuple[float, float]:
-    definition = world.definition
-    top_box = set(definition.method.top_box)
-    missing = {c.code for c in definition.scales["satisfaction"].choices if c.missing}
-    service = definition.service(cell.service)
-    villages = world.geography.municipalities[cell.municipality].villages
-    s_sum = m_sum = w_sum = 0.0
-    for item in service.items:
-        top = mean = adults = 0.0
-        for village in villages:
-            for (sex, group), n in village.population.items():
-                dist = item_distribution(satisfaction_top2(world, cell, item.code, village.code,
-                                                           sex, group))
-                base = sum(p for code, p in dist.items() if code not in missing)
-                top += n * sum(p for code, p in dist.items() if code in top_box) / base
-                mean += n * sum(int(c) * p for c, p in dist.items() if c not in missing) / base
-                adults += n
-        s_sum += item.weight * 100 * top / adults
-        m_sum += item.weight * (mean / adults - 1) / 4 * 100
-        w_sum += item.weight
-    return s_sum / w_sum, m_sum / w_sum
 
 
 def _importance(world: World, municipality: str) -> dict[str, float]:
@@ -158,22 +149,17 @@ def expected_cells(world: World) -> list[CellTruth]:
         importance = _importance(world, m)
         for code in world.services_of[m]:
             cell = world.cell(m, code)
-            s, mean_index = _satisfaction(world, cell)
+            s, mean_index = expected_satisfaction(world, cell)
             service = world.definition.service(code)
-            scores = {i.code: indicator_score(i, cell.indicator_values[i.code])
-                      for i in service.indicators if i.code in cell.indicator_values}
-            weights = {i.code: i.weight for i in service.indicators}
-            coverage = len(scores) / len(service.indicators) if service.indicators else 0.0
-            e = None
-            if scores and coverage >= method.min_effectiveness_coverage:
-                e = sum(scores[k] * weights[k] for k in scores) / sum(weights[k] for k in scores)
+            e, coverage, scores = effectiveness(service, cell.indicator_values,
+                                                method.min_effectiveness_coverage)
             g = None if e is None else s - e
             out.append(CellTruth(
                 municipality=m, service=code, satisfaction=s, satisfaction_mean_index=mean_index,
                 importance=importance[code], effectiveness=e, effectiveness_coverage=coverage,
-                indicator_scores=scores, gap=g,
-                gap_status=None if g is None else gap_status(g, method.gap_threshold),
+                indicator_scores=scores, gap=g, gap_status=gap_status(g, method.gap_threshold),
                 quadrant=None if e is None else quadrant(s, e, method.quadrant_cut),
+                margins=cut_margins(s, e, method),
                 usage=cell.usage, archetype=cell.archetype))
     return out
 
@@ -186,7 +172,7 @@ def truth_document(world: World, cells: list[CellTruth], *, respondents: int,
     coverage: dict[str, dict[str, list[list[str]]]] = {
         "gap_status": {s: [] for s in GAP_STATUSES}, "quadrant": {q: [] for q in QUADRANTS}}
     for c in cells:
-        if c.gap_status:
+        if c.gap_status:  # every cell has one (insufficient_data when E is missing)
             coverage["gap_status"][c.gap_status].append([c.municipality, c.service])
         if c.quadrant:
             coverage["quadrant"][c.quadrant].append([c.municipality, c.service])
@@ -197,14 +183,21 @@ def truth_document(world: World, cells: list[CellTruth], *, respondents: int,
         "seed": world.seed,
         "respondents": respondents,
         "method": {"gap_threshold": method.gap_threshold, "quadrant_cut": method.quadrant_cut,
+                   "min_effectiveness_coverage": method.min_effectiveness_coverage,
                    "top_box": list(method.top_box), "satisfaction": "top2box among users, "
                    "codes marked missing (8, 9) left out, population-weighted over village × sex "
                    "× age group; mean index (mean − 1) / 4 × 100",
                    "effectiveness": "weighted mean of clamp((x − floor) / (target − floor)) × 100; "
-                   "yes/no 100/0", "importance": "% naming the service among the top priorities"},
+                   "yes/no 100/0; missing (insufficient_data, no quadrant) when the share of the "
+                   "service's indicators present is below min_effectiveness_coverage",
+                   "importance": "% naming the service among the top priorities",
+                   "margin": "points from the nearest cut: S and E to quadrant_cut, |S - E| to "
+                   "gap_threshold (margins holds each); null when E is missing",
+                   "min_margin_of_undesigned_cells": MIN_MARGIN},
         "cells": [c.as_dict() for c in cells],
         "coverage": coverage,
         "designed": {name: {"base_satisfaction": s, "effectiveness_target": e,
+                            "too_few_indicator_values": name in SPARSE_ARCHETYPES,
                             "cells": [[c.municipality, c.service] for c in cells
                                       if c.archetype == name]}
                      for name, s, e in ARCHETYPES},

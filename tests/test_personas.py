@@ -8,17 +8,25 @@ import random
 
 import pytest
 
-from fieldsim.answers import citizen_answers, image_bytes
+from fieldsim.answers import citizen_answers, image_bytes, lsg_answers
 from fieldsim.fieldwork import TZ, plan_fieldwork, working_days
 from fieldsim.personas import (
     ARCHETYPES,
+    MIN_MARGIN,
+    SPARSE_ARCHETYPES,
     draw_respondents,
     item_distribution,
     make_world,
     satisfaction_top2,
 )
 from fieldsim.simulate import DEFAULT_SEED, openrosa_base
-from fieldsim.truth import GAP_STATUSES, QUADRANTS, expected_cells, indicator_score
+from fieldsim.truth import (
+    GAP_STATUSES,
+    QUADRANTS,
+    expected_cells,
+    indicator_score,
+    truth_document,
+)
 from forms.sample_plan import plan_sample
 
 
@@ -46,19 +54,91 @@ def test_same_seed_gives_the_same_world_and_another_seed_another(study, world):
 
 def test_demo_seed_shows_every_gap_status_and_quadrant_with_margins(world, cells):
     method = world.definition.method
+    assert "insufficient_data" in GAP_STATUSES
     assert {c.gap_status for c in cells} >= set(GAP_STATUSES)
-    assert {c.quadrant for c in cells} >= set(QUADRANTS)
+    assert {c.quadrant for c in cells} - {None} >= set(QUADRANTS)
     designed = [c for c in cells if c.archetype]
     assert {c.archetype for c in designed} == {a[0] for a in ARCHETYPES}
     assert {c.gap_status for c in designed} == set(GAP_STATUSES)
-    assert {c.quadrant for c in designed} == set(QUADRANTS)
+    assert {c.quadrant for c in designed} - {None} == set(QUADRANTS)
     for c in designed:  # far enough from every cut that sampling noise cannot flip them
         assert abs(c.satisfaction - method.quadrant_cut) >= 15, c
+        if c.archetype in SPARSE_ARCHETYPES:
+            continue
         assert abs(c.effectiveness - method.quadrant_cut) >= 15, c
         if c.gap_status == "aligned":
             assert abs(c.gap) <= method.gap_threshold - 5, c
         else:
             assert abs(c.gap) >= method.gap_threshold + 10, c
+
+
+def test_insufficient_data_cells_hold_too_few_indicator_values_so_e_and_quadrant_are_missing(
+        world, cells):
+    method = world.definition.method
+    sparse = [c for c in cells if c.archetype in SPARSE_ARCHETYPES]
+    assert sparse
+    assert [c for c in cells if c.gap_status == "insufficient_data"] == sparse
+    for c in sparse:
+        service = world.definition.service(c.service)
+        values = world.cell(c.municipality, c.service).indicator_values
+        assert set(values) < {i.code for i in service.indicators}
+        assert len(values) / len(service.indicators) < method.min_effectiveness_coverage
+        assert c.effectiveness_coverage < method.min_effectiveness_coverage
+        assert (c.effectiveness, c.gap, c.quadrant, c.margin) == (None, None, None, None)
+
+
+def test_lsg_answers_leave_the_missing_indicators_blank(world, cells):
+    sparse = next(c for c in cells if c.gap_status == "insufficient_data")
+    service = world.definition.service(sparse.service)
+    answers = lsg_answers(world, sparse.municipality, "A. Asanov", "2026-11-10", "ru",
+                          random.Random(3), 0).values
+    present = world.cell(sparse.municipality, sparse.service).indicator_values
+    for ind in service.indicators:
+        if ind.code in present:
+            assert ind.code in answers and f"{ind.code}_verified" in answers
+        else:
+            assert not any(k.startswith(ind.code) for k in answers), ind.code
+
+
+@pytest.mark.parametrize("seed", [DEFAULT_SEED, 0, 1, 7, 99])
+def test_undesigned_cells_lie_at_least_the_min_margin_from_every_cut(study, seed):
+    definition, geography = study
+    method = definition.method
+    for c in expected_cells(make_world(definition, geography, seed)):
+        if c.archetype:
+            continue
+        assert abs(c.satisfaction - method.quadrant_cut) >= MIN_MARGIN, c
+        assert abs(c.effectiveness - method.quadrant_cut) >= MIN_MARGIN, c
+        assert abs(abs(c.gap) - method.gap_threshold) >= MIN_MARGIN, c
+        assert c.margin >= MIN_MARGIN
+
+
+def test_undesigned_cells_realised_effectiveness_is_scored_from_the_drawn_values(world, cells):
+    # the redraw checks E from the values the LSG will enter, scored as a scorer scores them
+    for c in cells:
+        if c.effectiveness is None:
+            continue
+        service = world.definition.service(c.service)
+        values = world.cell(c.municipality, c.service).indicator_values
+        scores = {i.code: indicator_score(i, values[i.code]) for i in service.indicators}
+        e = sum(scores[i.code] * i.weight for i in service.indicators) / sum(
+            i.weight for i in service.indicators)
+        assert c.effectiveness == pytest.approx(e)
+
+
+def test_truth_json_records_each_cells_margin_to_the_nearest_cut(world, cells):
+    method = world.definition.method
+    document = truth_document(world, cells, respondents=0)
+    assert document["coverage"]["gap_status"]["insufficient_data"]
+    for row in document["cells"]:
+        s, e = row["expected_satisfaction"], row["expected_effectiveness"]
+        if e is None:
+            assert row["margin"] is None and row["gap_status"] == "insufficient_data"
+            continue
+        nearest = min(abs(s - method.quadrant_cut), abs(e - method.quadrant_cut),
+                      abs(abs(s - e) - method.gap_threshold))
+        assert row["margin"] == pytest.approx(nearest, abs=0.02)
+        assert row["margin"] == min(row["margins"].values())
 
 
 def test_respondents_over_represent_women_and_older_people(study, world):
@@ -101,6 +181,9 @@ def test_indicator_values_respect_units_and_score_near_the_target(world, cells):
     for cell in world.cells.values():
         service = definition.service(cell.service)
         for ind in service.indicators:
+            if ind.code not in cell.indicator_values:
+                assert cell.archetype in SPARSE_ARCHETYPES
+                continue
             value = cell.indicator_values[ind.code]
             if ind.answer == "yes_no":
                 assert value in ("yes", "no")
@@ -112,6 +195,9 @@ def test_indicator_values_respect_units_and_score_near_the_target(world, cells):
                 assert float(value).is_integer()
     by_key = {(c.municipality, c.service): c for c in cells}
     for key, cell in world.cells.items():
+        if cell.archetype in SPARSE_ARCHETYPES:
+            assert by_key[key].effectiveness is None
+            continue
         assert by_key[key].effectiveness == pytest.approx(cell.effectiveness_target, abs=12)
 
 
