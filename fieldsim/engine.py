@@ -17,7 +17,10 @@ Answers map a question *name* to a value. Inside a repeat a value may be a list 
 instance (a list of lists for a nested repeat, outermost first), or the key may be ``name[k]``
 (``name[i][j]`` for nested repeats) or a full path with repeat positions
 (``/data/members[2]/member_name``). Questions absent from the map are left unanswered unless
-``auto=True``, which gives each of them a valid random value from a seeded generator.
+``auto=True``, which gives each of them a valid random value from a seeded generator. Answers for
+questions that exist but are not relevant are unused, as on a phone; a key that names no question
+of the form at all (a renamed question, a typo) raises :class:`UnknownAnswers` instead of losing
+the answer silently.
 The facts behind the Java side: /work/shared/domain/javarosa.md.
 """
 
@@ -55,6 +58,7 @@ __all__ = [
     "FillRequest",
     "FilledInstance",
     "FormEngine",
+    "UnknownAnswers",
     "compile_filler",
     "validate_jar",
 ]
@@ -116,6 +120,21 @@ class FillRejected(SimulationError):
         super().__init__(
             f"form {self.form.name}: {count} {noun} refused by JavaRosa:\n{lines}\n"
             "Fix the answers (or pass collect_errors=True to get them on the result)."
+        )
+
+
+class UnknownAnswers(SimulationError):
+    """Answer keys that match no question of the form (by name, ``name[k]`` or path, repeats
+    included): nothing was filled. Raised whatever ``collect_errors`` says."""
+
+    def __init__(self, form: Path, keys: Iterable[str]):
+        self.form = Path(form)
+        self.keys = tuple(keys)
+        shown = ", ".join(repr(k) for k in self.keys)
+        noun = "answer key matches" if len(self.keys) == 1 else "answer keys match"
+        super().__init__(
+            f"form {self.form.name}: {len(self.keys)} {noun} no question of the form: {shown}. "
+            "Was a question renamed or removed? Answer by question name, name[k] or full path."
         )
 
 
@@ -450,6 +469,8 @@ class FormEngine:
             raise SimulationError(
                 f"form {form.name}: JavaRosa failed: {reply['exception']} ({reply.get('exceptionType')})"
             )
+        if reply.get("unknownAnswers"):
+            raise UnknownAnswers(form, reply["unknownAnswers"])
         errors = tuple(
             FillError(
                 kind=e["kind"],

@@ -12,7 +12,7 @@ from pyxform.xls2xform import convert
 from aimak.errors import AimakError, SimulationError
 from fieldsim import engine as engine_mod
 from fieldsim.answerable import answerable_questions, answered_paths, answered_share
-from fieldsim.engine import FillRejected, FillRequest, FormEngine
+from fieldsim.engine import FillRejected, FillRequest, FormEngine, UnknownAnswers
 
 pytestmark = [
     pytest.mark.java,
@@ -210,6 +210,40 @@ def test_choice_outside_filtered_choices(engine: FormEngine, survey: Path) -> No
     assert "d1, d2" in str(info.value)
 
 
+def test_answer_keys_naming_no_question_are_reported_not_dropped(
+    engine: FormEngine, survey: Path
+) -> None:
+    # a renamed question: the old name (plain, name[k] and full path forms) matches nothing
+    answers = {
+        **GOOD,
+        "age_years": 34,
+        "member_nam[2]": "Bob",
+        "/data/members[1]/kids[1]/kid_years": "3",
+    }
+    with pytest.raises(UnknownAnswers) as info:
+        engine.fill(survey, answers, collect_errors=True)  # not a refused answer: always raised
+    assert info.value.keys == ("/data/members[1]/kids[1]/kid_years", "age_years", "member_nam[2]")
+    text = str(info.value)
+    assert "engine_test.xml" in text and "'age_years'" in text and "'member_nam[2]'" in text
+    assert isinstance(info.value, SimulationError)
+    with pytest.raises(UnknownAnswers, match="'typo'"):
+        list(engine.fill_many([FillRequest(survey, GOOD), FillRequest(survey, {**GOOD, "typo": 1})]))
+    assert engine.fill(survey, GOOD).errors == ()  # the engine stays usable
+
+
+def test_answers_for_existing_but_irrelevant_questions_stay_unused(
+    engine: FormEngine, survey: Path
+) -> None:
+    # water_rating exists but is not relevant after 'no'; kid_age exists inside a nested repeat
+    answers = {**GOOD, "uses_water": "no", "water_rating": "4", "water_comment": "x",
+               "member_name[1]": "Ann", "/data/members[1]/kids[1]/kid_age": "3"}
+    root = parse(engine.fill(survey, answers, repeats={"members": 1, "kids": [1]}).xml)
+    assert root.find("main/water_rating") is None
+    assert texts(root, "members/kids/kid_age") == ["3"]
+    # a gated-off block: every key names a question, none is used, nothing is refused
+    assert engine.fill(survey, {**GOOD, "consent": "no"}).errors == ()
+
+
 def test_bad_values_and_required_collected(engine: FormEngine, survey: Path) -> None:
     answers = {**GOOD, "age": "thirty", "visit": "01/05/2025", "loc": "north"}
     answers.pop("region")
@@ -237,7 +271,7 @@ def test_auto_mode_is_deterministic_and_complete(engine: FormEngine, survey: Pat
     empty = [tag for tag, text in first if not text and tag != "hello"]
     assert empty == []
     got = dict(first)
-    assert got["district"] in {"d1", "d2"} if got["region"] == "chui" else {"d3"}
+    assert got["district"] in ({"d1", "d2"} if got["region"] == "chui" else {"d3"})
     assert 18 <= int(got["age"]) <= 99
     assert 1 <= len(got["services"].split()) <= 3
 

@@ -10,6 +10,8 @@
  *    "auto": bool, "seed": long, "lang", "tz", "start", "end", "today", "deviceid",
  *    "properties": {...}, "instanceID", "deprecatedID", "geopoint": "lat lon"}
  * Reply: {"id", "xml", "instanceID", "errors": [{kind, question, path, value, message, allowed?}]}
+ *    or  {"id", "unknownAnswers": ["key", ...]} when answer keys name no question of the form
+ *        (by name, name[k] or path, repeats included): nothing is filled, so no answer is lost
  *    or  {"id", "exception": "...", "exceptionType": "..."}
  * Other ops: "ping" -> {"id", "pong": true}; "load" -> {"id", "languages": [...]}; "quit".
  *
@@ -224,6 +226,8 @@ public final class AimakFiller {
         final FormInstance pristine;
         /** question name -> names of its enclosing repeats, outermost first */
         final Map<String, List<String>> repeatChain = new HashMap<>();
+        /** generic paths (/data/a/b) of every question, repeats included */
+        final Set<String> questionPaths = new HashSet<>();
         /** repeat name -> uses jr:count */
         final Map<String, Boolean> repeatCounted = new HashMap<>();
         /** generic paths (/data/a/b) of repeats */
@@ -263,6 +267,7 @@ public final class AimakFiller {
                 } else if (k instanceof QuestionDef) {
                     TreeReference ref = (TreeReference) ((QuestionDef) k).getBind().getReference();
                     repeatChain.put(ref.getNameLast(), chain);
+                    questionPaths.add(genericPath(ref));
                 }
             }
         }
@@ -438,6 +443,8 @@ public final class AimakFiller {
         final Map<String, JsonNode> plain = new HashMap<>();
         final Map<String, List<Map.Entry<int[], JsonNode>>> indexed = new HashMap<>();
         final Map<String, JsonNode> byPath = new HashMap<>();
+        /** answer keys that match no question anywhere in the form (a renamed question, a typo) */
+        final List<String> unknown = new ArrayList<>();
         final JsonNode repeats;
         final Map<String, Integer> counts = new HashMap<>();
         final double centerLat;
@@ -466,6 +473,9 @@ public final class AimakFiller {
                 Map.Entry<String, JsonNode> e = it.next();
                 String key = e.getKey().trim();
                 if (key.startsWith("/")) {
+                    if (!form.questionPaths.contains(INDEX.matcher(key).replaceAll(""))) {
+                        unknown.add(e.getKey());
+                    }
                     byPath.put(key, e.getValue());
                     continue;
                 }
@@ -477,9 +487,15 @@ public final class AimakFiller {
                         idx.add(Integer.parseInt(im.group(1)));
                     }
                     int[] arr = idx.stream().mapToInt(Integer::intValue).toArray();
+                    if (!form.repeatChain.containsKey(m.group(1))) {
+                        unknown.add(e.getKey());
+                    }
                     indexed.computeIfAbsent(m.group(1), k -> new ArrayList<>())
                         .add(new java.util.AbstractMap.SimpleEntry<>(arr, e.getValue()));
                 } else {
+                    if (!form.repeatChain.containsKey(key)) {
+                        unknown.add(e.getKey());
+                    }
                     plain.put(key, e.getValue());
                 }
             }
@@ -496,6 +512,15 @@ public final class AimakFiller {
         }
 
         ObjectNode run() throws Exception {
+            if (!unknown.isEmpty()) {
+                // answers for questions that exist but are not relevant stay unused, as on a phone;
+                // keys that name no question at all would be lost silently, so refuse the fill
+                Collections.sort(unknown);
+                ObjectNode reply = JSON.createObjectNode();
+                ArrayNode keys = reply.putArray("unknownAnswers");
+                for (String k : unknown) keys.add(k);
+                return reply;
+            }
             fd.setInstance(form.pristine.clone());
 
             PROPS.values.clear();
