@@ -3,7 +3,9 @@
 Works against KoboToolbox's KoboCAT endpoints and the local server alike. Authentication the way
 the server accepts it: ``Authorization: Token <key>`` (KoboToolbox takes the API token on
 ``/submission`` and ``/formList``), or a username and password — Digest when the server's 401
-challenge asks for it (as ODK Collect does), Basic otherwise. One keep-alive session per thread,
+challenge asks for it (as ODK Collect does), Basic otherwise. Explicit credentials win: when a
+username and password are given they are used even if a token (e.g. ``KOBO_TOKEN``) is set too,
+as a phone signed in with that account would. One keep-alive session per thread,
 so a small thread pool can post in parallel. With a token or Basic credentials submissions go
 through a plain ``http.client`` connection per thread (a third of the client CPU of requests,
 which matters at hundreds of submissions a second); Digest goes through requests.
@@ -122,14 +124,19 @@ class OpenRosaClient:
             session.mount("https://", adapter)
             session.headers["X-OpenRosa-Version"] = "1.0"
             session.headers["User-Agent"] = "aimak-fieldsim (ODK Collect compatible)"
-            if self._token:
-                session.headers["Authorization"] = f"Token {self._token}"
-            else:
+            if self._uses_password:
                 session.auth = self._password_auth()
+            else:
+                session.headers["Authorization"] = f"Token {self._token}"
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)
         return session
+
+    @property
+    def _uses_password(self) -> bool:
+        """Explicit credentials are preferred over the token on every OpenRosa request."""
+        return bool(self._username and self._password)
 
     def _password_auth(self) -> AuthBase:
         """Digest if the server challenges with Digest (ODK Collect's way), else Basic."""
@@ -244,7 +251,7 @@ class OpenRosaClient:
         raise SubmissionRejected(status, self._redact(message), instance_id)
 
     def _plain_header(self) -> str | None:
-        if self._token:
+        if not self._uses_password:
             return f"Token {self._token}"
         if isinstance(self._password_auth(), HTTPBasicAuth):
             pair = f"{self._username}:{self._password}".encode()

@@ -186,6 +186,9 @@ def simulate(
     username: Annotated[str | None, typer.Option(
         help="Account name for OpenRosa (Digest or Basic, as the server asks) instead of the token.")] = None,
     password: Annotated[str | None, typer.Option(help="Its password.")] = None,
+    openrosa_url: Annotated[str | None, typer.Option(
+        "--openrosa-url", help="Where /formList and /submission live (default: from --server; "
+        "kf.kobotoolbox.org -> kc.kobotoolbox.org, the same host otherwise).")] = None,
 ) -> None:
     """A simulated field team fills the deployed forms with JavaRosa and sends them over OpenRosa.
 
@@ -202,6 +205,7 @@ def simulate(
         settings = load_settings()
         url = check_server_url(server_url or settings.kobo_url, "--server")
         key = token or settings.kobo_token
+        phone_url = check_server_url(openrosa_url, "--openrosa-url") if openrosa_url else None
         if not key and not (username and password):
             raise AimakError("no credentials: set KOBO_TOKEN (or pass --token), or pass --username "
                              "and --password.")
@@ -217,10 +221,11 @@ def simulate(
                     bar.update(tasks[stage], completed=done, total=total)
 
                 result = run_simulation(url, key, respondents=respondents, seed=seed, out_dir=out,
-                                        username=username, password=password, on_progress=show)
+                                        username=username, password=password, on_progress=show,
+                                        openrosa_url=phone_url)
         else:
             result = run_simulation(url, key, respondents=respondents, seed=seed, out_dir=out,
-                                    username=username, password=password)
+                                    username=username, password=password, openrosa_url=phone_url)
     except AimakError as err:
         _fail(err)
     typer.echo(result.summary())
