@@ -99,12 +99,13 @@ def data_routes(server: Server) -> list[Route]:
                                           "the response instead."}, status_code=400)
         limit, start = data_paging(request)
         condition, params = where(request.query_params.get("query"))
-        order = order_by(request.query_params.get("sort"))
+        order, order_params = order_by(request.query_params.get("sort"))
         fields = parse_fields(request.query_params.get("fields"))
         args = (asset["uid"], *params)
         count = store.one(f"SELECT count(*) AS n FROM submissions WHERE asset_uid = ? AND ({condition})", args)["n"]
         rows = store.all(f"SELECT body, validation, submitted_by FROM submissions WHERE asset_uid = ? "
-                         f"AND ({condition}) ORDER BY {order} LIMIT ? OFFSET ?", (*args, limit, start))
+                         f"AND ({condition}) ORDER BY {order} LIMIT ? OFFSET ?",
+                         (*args, *order_params, limit, start))
         nxt, prv = server.page_links(request, start, limit, count)
         base = base_url(request)
         texts = [close_record(r["body"], r["validation"], r["submitted_by"]) for r in rows]
