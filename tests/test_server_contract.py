@@ -239,6 +239,13 @@ def test_import__201_task_then_complete_like_sample(kobo):
     assert summary["languages"] == ["English (en)", "Français (fr)"] and summary["geo"] is True
 
 
+def test_import_detail__anonymous_gets_404_as_kpis_empty_queryset_gives(kobo):
+    url = kobo["created"].json()["url"]
+    anonymous = requests.get(url)  # ImportTaskViewSet: no permission class, queryset none()
+    assert anonymous.status_code == 404 and anonymous.json() == sample("errors/404_not_found.json")
+    assert requests.get(url, headers=kobo["headers"]).status_code == 200
+
+
 def test_import__unreadable_file_ends_in_error_like_sample(kobo):
     bad = kobo["tmp"] / "bad.xlsx"
     bad.write_bytes(b"not a workbook")
@@ -286,6 +293,33 @@ def test_deploying_an_invalid_form__400_with_pyxforms_message(kobo, tmp_path):
     assert response.status_code == 400
     same_shape(sample("errors/400_deploy_invalid_xlsform.json"), response.json())
     assert response.json()["error"] == "The survey element named 'village' has no label or hint."
+
+
+def test_deploying_a_block__refused_with_kpis_500_and_says_why(kobo):
+    response = api(kobo, "POST", f"/api/v2/assets/{kobo['block']}/deployment/", json={"active": True})
+    assert response.status_code == 500  # kpi raises BadAssetTypeException, not an API error
+    assert response.json() == {"detail": "Only surveys may be deployed, but this asset is a block"}
+    assert api(kobo, "GET", f"/api/v2/assets/{kobo['block']}/deployment/").status_code == 404
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/api/v2/assets/{draft}/deployment/"),
+    ("PATCH", "/api/v2/assets/{uid}/deployment/"),
+    ("DELETE", "/api/v2/assets/{uid}/data/bulk/"),
+    ("PATCH", "/api/v2/assets/{uid}/data/{id}/validation_status/"),
+    ("PATCH", "/api/v2/assets/{uid}/data/validation_statuses/"),
+])
+def test_bad_json_body__400_with_drfs_parse_error_not_500(kobo, method, path):
+    url = kobo["server"].api_url + path.format(uid=kobo["uid"], draft=kobo["draft"], id=kobo["ids"][40215001])
+    headers = {**kobo["headers"], "Content-Type": "application/json"}
+    response = requests.request(method, url, headers=headers, data="{bad")
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "JSON parse error - Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"}
+    listed = requests.request(method, url, headers=headers, data="[1]")
+    assert listed.status_code == 400
+    assert listed.json() == {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}
+    assert api(kobo, "GET", f"/api/v2/assets/{kobo['draft']}/deployment/").status_code == 404  # nothing done
 
 
 # --- data ------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from fieldsim.server.data import data_routes
 from fieldsim.server.faults import FaultMiddleware, Faults
 from fieldsim.server.imports import run_import
 from fieldsim.server.openrosa import openrosa_routes
-from fieldsim.server.state import Server, base_url, detail, guarded, list_paging, now_z
+from fieldsim.server.state import Server, base_url, detail, guarded, json_object, list_paging, now_z
 from fieldsim.server.store import Store
 from fieldsim.server.xform import DeployError, build_xform
 
@@ -98,13 +98,16 @@ def asset_routes(server: Server) -> list[Route]:
             if not deployed:
                 return detail("Not found.", 404)
             return deployment_body(request, asset)
-        body = await request.json() if await request.body() else {}
-        if request.method == "POST":
+        if request.method == "POST":  # kpi checks in this order, and reads the body last
+            if asset["asset_type"] != "survey":  # kpi raises BadAssetTypeException: a 500
+                kind = asset["asset_type"]
+                return detail(f"Only surveys may be deployed, but this asset is a {kind}", 500)
             if deployed:
                 return detail("Use PATCH to update an existing deployment", 405)
-            return deploy(request, asset, body)
+            return deploy(request, asset, await json_object(request))
         if not deployed:
             return detail("Use POST to create a new deployment", 405)
+        body = await json_object(request)
         if "version_id" in body:
             return deploy(request, asset, body)
         store.run("UPDATE assets SET deployment_active = ? WHERE uid = ?",

@@ -23,6 +23,7 @@ from fieldsim.server.state import (
     base_url,
     detail,
     guarded,
+    json_object,
 )
 
 
@@ -60,6 +61,13 @@ def data_routes(server: Server) -> list[Route]:
             Path(f["path"]).unlink(missing_ok=True)
         return len(submission_ids)
 
+    def payload_of(body: dict[str, Any]) -> dict[str, Any]:
+        payload = body.get("payload") or {}
+        if not isinstance(payload, dict):
+            kind = type(payload).__name__
+            raise QueryError({"payload": [f'Expected a dictionary of items but got type "{kind}".']})
+        return payload
+
     def selected(asset: dict[str, Any], payload: dict[str, Any]) -> list[int] | Response:
         """The ids a bulk payload names: ``submission_ids``, ``query`` or ``confirm: true``."""
         if "submission_ids" in payload:
@@ -83,7 +91,7 @@ def data_routes(server: Server) -> list[Route]:
         _user, asset = server.owned(request, request.path_params["uid"])
         if asset is None:
             return detail("Not found.", 404)
-        chosen = selected(asset, (await request.json()).get("payload") or {})
+        chosen = selected(asset, payload_of(await json_object(request)))
         if isinstance(chosen, Response):
             return chosen
         return JSONResponse({"detail": f"{delete(chosen)} submissions have been deleted"})
@@ -154,9 +162,8 @@ def data_routes(server: Server) -> list[Route]:
         if request.method == "DELETE":
             store.run("UPDATE submissions SET validation = '{}' WHERE id = ?", (row["id"],))
             return Response(status_code=204)
-        body = await request.json()
-        uid = body.get("validation_status.uid")
-        if uid not in VALIDATION_LABELS:
+        uid = (await json_object(request)).get("validation_status.uid")
+        if not isinstance(uid, str) or uid not in VALIDATION_LABELS:
             return detail(f"Invalid validation status: `{uid}`", 400)
         value = validation_object(uid, user, int(time.time()))
         store.run("UPDATE submissions SET validation = ? WHERE id = ?", (json.dumps(value), row["id"]))
@@ -166,12 +173,13 @@ def data_routes(server: Server) -> list[Route]:
         user, asset = server.owned(request, request.path_params["uid"])
         if asset is None:
             return detail("Not found.", 404)
-        payload = (await request.json()).get("payload") or {}
+        payload = payload_of(await json_object(request))
         if "validation_status.uid" not in payload:
             return JSONResponse({"payload": "`validation_status.uid` is required"}, status_code=400)
         uid = payload.get("validation_status.uid")
         # kpi resets the status on DELETE, and also on a PATCH with an unknown uid
-        value = "{}" if request.method == "DELETE" or uid not in VALIDATION_LABELS else \
+        known = isinstance(uid, str) and uid in VALIDATION_LABELS
+        value = "{}" if request.method == "DELETE" or not known else \
             json.dumps(validation_object(uid, user, int(time.time())))
         chosen = selected(asset, payload)
         if isinstance(chosen, Response):

@@ -3,6 +3,7 @@ answers and paging rules of the KPI API (DRF's ``detail`` bodies, links, limits)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -32,9 +33,24 @@ def detail(text: str, status: int, headers: dict[str, str] | None = None) -> JSO
     return JSONResponse({"detail": text}, status_code=status, headers=headers)
 
 
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request's JSON object, as DRF parses it: an empty body is ``{}``; a body that is not
+    JSON, or JSON that is not an object, is a 400 (:class:`QueryError`) with DRF's message."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as err:  # UnicodeDecodeError is a ValueError too
+        raise QueryError({"detail": f"JSON parse error - {err}"}) from err
+    if not isinstance(data, dict):
+        raise QueryError({"non_field_errors": [
+            f"Invalid data. Expected a dictionary, but got {type(data).__name__}."]})
+    return data
+
 
 def guarded(handler: Handler) -> Handler:
-    """Turn authentication and query errors into the answers kpi gives (401, 400)."""
+    """Turn authentication, query and body errors into the answers kpi gives (401, 400)."""
     async def wrapped(request: Request) -> Response:
         try:
             return await handler(request)
