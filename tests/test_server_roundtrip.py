@@ -5,10 +5,17 @@ select_multiple, geopoint, an image attachment and an edit."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
+import xlsxwriter
 from fixtures.server.training import (
+    CHOICES,
     FORM_ID,
+    LANGS,
+    SURVEY,
+    TITLE,
     deployed_xform,
     import_form,
     instance,
@@ -233,3 +240,60 @@ def test_odk_collect_auth__digest_challenge_then_digest_basic_or_token(world):
     in_user_path = submit(server.openrosa_url, HTTPDigestAuth("enum1", "s3cret"),
                           instance(uid, xform, instance_id=new_instance_id(), photo=None), path="/enum1/submission")
     assert in_user_path.status_code == 201
+
+
+def write_flat_form(path):
+    """The training form with the repeats turned into groups and the photo into text: what a
+    designer's next draft might look like."""
+    kinds = {"begin_repeat": "begin_group", "end_repeat": "end_group", "image": "text"}
+    book = xlsxwriter.Workbook(str(path))
+    survey = book.add_worksheet("survey")
+    survey.write_row(0, 0, ["type", "name", f"label::{LANGS[0]}", f"label::{LANGS[1]}", "required"])
+    for i, (kind, name, en, ru, required, _extra) in enumerate(SURVEY, start=1):
+        if kind != "calculate":
+            survey.write_row(i, 0, [kinds.get(kind, kind), name, en, ru, required])
+    choices = book.add_worksheet("choices")
+    choices.write_row(0, 0, ["list_name", "name", f"label::{LANGS[0]}", f"label::{LANGS[1]}"])
+    for i, row in enumerate(CHOICES, start=1):
+        choices.write_row(i, 0, list(row))
+    settings = book.add_worksheet("settings")
+    settings.write_row(0, 0, ["form_id", "form_title", "default_language"])
+    settings.write_row(1, 0, [FORM_ID, TITLE, LANGS[0]])
+    book.close()
+    return path
+
+
+def test_submission__parsed_against_the_version_it_names_not_the_draft(tmp_path):
+    with LocalServer(tmp_path / "server", username="enum1", password="s3cret") as server:
+        headers, auth = {"Authorization": f"Token {server.token}"}, HTTPDigestAuth("enum1", "s3cret")
+        _, task = import_form(server.api_url, server.token, write_form(tmp_path / "form.xlsx"))
+        uid = task["messages"]["created"][0]["uid"]
+        deployment = f"{server.api_url}/api/v2/assets/{uid}/deployment/"
+        requests.post(deployment, headers=headers, json={"active": True}).raise_for_status()
+        old_xform = deployed_xform(server.api_url, auth, uid)
+        _, replaced = import_form(server.api_url, server.token, write_flat_form(tmp_path / "flat.xlsx"),
+                                  destination=uid)
+        assert replaced["status"] == "complete"
+        asset = requests.get(f"{server.api_url}/api/v2/assets/{uid}/", headers=headers).json()
+        assert asset["version_id"] != asset["deployed_version_id"]  # replaced, not redeployed
+
+        def sent(xform, unversioned=False, **kwargs):
+            instance_id = new_instance_id()
+            xml = instance(uid, xform, instance_id=instance_id, **kwargs)
+            if unversioned:
+                xml = re.sub(rb"<__version__>[^<]*</__version__>", b"", xml)
+            assert submit(server.openrosa_url, auth, xml, {"door.jpg": JPEG}).status_code == 201
+            return records(server, uid, headers, _uuid=instance_id[5:])["results"][0]
+
+        def shaped_by_the_deployed_form(record):
+            assert [m["members/member_name"] for m in record["members"]] == ["Айгүл", "Бакыт"]
+            assert [a["question_xpath"] for a in record["_attachments"]] == ["photo"]
+
+        shaped_by_the_deployed_form(sent(old_xform))  # a phone on the deployed form
+        shaped_by_the_deployed_form(sent(old_xform, unversioned=True))  # the deployed version
+        requests.patch(deployment, headers=headers,
+                       json={"active": True, "version_id": asset["version_id"]}).raise_for_status()
+        shaped_by_the_deployed_form(sent(old_xform))  # a phone that has not fetched the new form
+        new = sent(deployed_xform(server.api_url, auth, uid), members=[("Айгүл", [])])
+        assert new["members/member_name"] == "Айгүл" and "members" not in new
+        assert new["photo"] == "door.jpg" and new["_attachments"] == []

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from fieldsim.server import ids
 from fieldsim.server.auth import AuthFailure
+from fieldsim.server.content import build_content
 from fieldsim.server.instance import InstanceError, first_geopoint, parse_instance, to_json
 
 if TYPE_CHECKING:
@@ -60,7 +61,10 @@ def message(text: str, status: int, extra: dict[str, str] | None = None) -> Resp
                     headers={**headers(), **(extra or {})})
 
 
-def shape(content: dict[str, Any]) -> tuple[set[str], set[str], list[str]]:
+Shape = tuple[set[str], set[str], list[str]]
+
+
+def shape(content: dict[str, Any]) -> Shape:
     """Repeat xpaths, media xpaths and geopoint xpaths of a form's content."""
     repeats, media, geo = set(), set(), []
     for row in content.get("survey", []):
@@ -76,8 +80,30 @@ def shape(content: dict[str, Any]) -> tuple[set[str], set[str], list[str]]:
     return repeats, media, geo
 
 
+def named_version(root: ET.Element) -> str | None:
+    """The version uid an instance says it was filled in (its ``__version__``), if any."""
+    for child in root:
+        if child.tag.rsplit("}", 1)[-1] == "__version__":
+            return (child.text or "").strip() or None
+    return None
+
+
 def openrosa_routes(server: Server) -> list[Route]:
     store = server.store
+    shapes: dict[tuple[str, str], Shape] = {}  # (asset uid, version uid): versions never change
+
+    def form_shape(asset: dict[str, Any], named: str | None) -> Shape:
+        """The shape of the version a phone filled in: the one its ``__version__`` names, else
+        the deployed one. Never the draft content: an import with ``destination`` changes that
+        without redeploying, while phones still hold the deployed form."""
+        uid = asset["deployed_version_id"]
+        if named and ((asset["uid"], named) in shapes or store.one(
+                "SELECT 1 FROM versions WHERE asset_uid = ? AND uid = ?", (asset["uid"], named))):
+            uid = named
+        if (asset["uid"], uid) not in shapes:
+            row = store.one("SELECT content FROM versions WHERE uid = ?", (uid,))
+            shapes[(asset["uid"], uid)] = shape(build_content(json.loads(row["content"])["book"])[0])
+        return shapes[(asset["uid"], uid)]
 
     def who(request: Request) -> tuple[str | None, Response | None]:
         try:
@@ -184,7 +210,7 @@ def openrosa_routes(server: Server) -> list[Route]:
             return message("Form does not exist on this account", 404)
         if not asset["deployment_active"]:
             return message("Form is not active", 405)
-        repeats, media, geo = shape(asset["content"])
+        repeats, media, geo = form_shape(asset, named_version(root))
         try:
             parsed = parse_instance(xml, repeats, media)
         except InstanceError as err:
