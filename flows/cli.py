@@ -118,7 +118,8 @@ def server(
     data: Annotated[Path, typer.Option(help="Folder that keeps users, forms, submissions and files "
                                             "(SQLite and media); reused on the next start.")] = Path("data/server"),
     username: Annotated[str, typer.Option(help="Account an enumerator types into ODK Collect.")] = "demo",
-    password: Annotated[str, typer.Option(help="Its password.")] = "demo",
+    password: Annotated[str | None, typer.Option(
+        help="Its password (default: the one kept from the last run; 'demo' for a new account).")] = None,
     token: Annotated[str | None, typer.Option(
         help="API token for KOBO_TOKEN (default: the one kept from the last run, or a new one).")] = None,
     legacy: Annotated[bool, typer.Option(
@@ -145,7 +146,8 @@ def server(
         typer.echo(f"KoboToolbox-compatible server, data in {data}")
         typer.echo(f"  API (KOBO_URL):          {url}")
         typer.echo(f"  API token (KOBO_TOKEN):  {running.token}")
-        typer.echo(f"  ODK Collect server URL:  {url}   username: {username}   password: {password}")
+        shown_password = running.password or "(unchanged since the last run; --password sets it)"
+        typer.echo(f"  ODK Collect server URL:  {url}   username: {username}   password: {shown_password}")
         if host in ("127.0.0.1", "localhost", "::1"):
             typer.echo("  (only this computer can connect; use --host 0.0.0.0 for phones on the Wi-Fi)")
         typer.echo("Press Ctrl+C to stop.")

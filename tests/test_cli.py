@@ -43,3 +43,106 @@ def test_forms_build__bad_definition_exits_1_with_every_mistake(definition_data,
     assert result.exit_code == 1
     assert "gap_threshold" in result.output and "litres" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """IPv4 addresses with a socket listening on ``port`` (Linux /proc/net/tcp)."""
+    import ipaddress
+    from pathlib import Path
+
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+            found.add(str(ipaddress.IPv4Address(bytes.fromhex(address)[::-1])))
+    return found
+
+
+def _run_server(tmp_path, *options: str):
+    """Start ``aimak server`` in its own process; return it and what it printed up to 'Ctrl+C'."""
+    import os
+    import queue
+    import subprocess
+    import sys
+    import threading
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "server", "--port", str(port), "--data", str(tmp_path / "data"),
+         *options],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    printed = []
+    while not printed or "Press Ctrl+C" not in printed[-1]:
+        try:
+            printed.append(lines.get(timeout=60))
+        except queue.Empty:
+            process.kill()
+            raise AssertionError(f"aimak server printed no 'Ctrl+C' line: {printed}") from None
+    return process, port, "".join(printed)
+
+
+def _stop(process) -> None:
+    import signal
+
+    process.send_signal(signal.SIGTERM)  # serve() stops cleanly on SIGTERM, as on Ctrl+C
+    assert process.wait(timeout=30) == 0
+
+
+def test_server__prints_urls_account_and_token_and_binds_loopback_by_default(tmp_path):
+    import re
+    import sys
+
+    import pytest
+    import requests
+
+    process, port, out = _run_server(tmp_path, "--username", "team1", "--password", "s3cret")
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert f"API (KOBO_URL):          {url}\n" in out
+        assert f"ODK Collect server URL:  {url}   username: team1   password: s3cret\n" in out
+        token = re.search(r"API token \(KOBO_TOKEN\):  ([0-9a-f]{40})\n", out).group(1)
+        assert requests.get(f"{url}/api/v2/assets/", headers={"Authorization": f"Token {token}"}).status_code == 200
+        assert requests.get(f"{url}/token/?format=json", auth=("team1", "s3cret")).json() == {"token": token}
+        form_list = requests.get(f"{url}/formList", auth=requests.auth.HTTPDigestAuth("team1", "s3cret"))
+        assert form_list.status_code == 200 and "xformsList" in form_list.text  # the OpenRosa URL
+        if not sys.platform.startswith("linux"):
+            pytest.skip("the bound address is read from /proc/net/tcp")
+        assert _listening_addresses(port) == {"127.0.0.1"}
+    finally:
+        _stop(process)
+
+
+def test_server__restart_keeps_the_password__another_accounts_token_exits_1(tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    import requests
+
+    first, _port, out = _run_server(tmp_path, "--username", "team1", "--password", "s3cret")
+    _stop(first)
+    token = re.search(r"API token \(KOBO_TOKEN\):  ([0-9a-f]{40})\n", out).group(1)
+    again, port, out = _run_server(tmp_path, "--username", "team1")
+    try:
+        assert "username: team1   password: (unchanged since the last run; --password sets it)" in out
+        assert requests.get(f"http://127.0.0.1:{port}/token/", auth=("team1", "s3cret")).status_code == 200
+        assert requests.get(f"http://127.0.0.1:{port}/token/", auth=("team1", "demo")).status_code == 401
+    finally:
+        _stop(again)
+    refused = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "server", "--port", "0", "--data", str(tmp_path / "data"),
+         "--username", "team2", "--token", token], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
+    assert "already belongs to the account 'team1'" in refused.stderr and token not in refused.stderr

@@ -20,28 +20,40 @@ from aimak.errors import LocalServerError
 from fieldsim.server import ids
 from fieldsim.server.app import create_app
 from fieldsim.server.faults import FaultSpecError
+from fieldsim.server.store import TokenTaken
 
 LOOPBACK = "127.0.0.1"
+DEFAULT_PASSWORD = "demo"  # of an account created without a password
 
 
 class LocalServer:
     """The server on ``host`` (loopback by default) and ``port`` (0: a free one); stopped on exit.
 
     ``api_url`` is the KPI base (append ``/api/v2/...``) and also the OpenRosa base that ODK
-    Collect is given (``openrosa_url``). The user ``username``/``password``/``token`` is created or
-    updated; with ``token=None`` the token kept from the last run is reused, or a new 40-hex one made.
+    Collect is given (``openrosa_url``). The user ``username`` is created or updated: with
+    ``password=None`` an existing account keeps its password (``self.password`` is then None, as
+    only a digest is stored) and a new one gets ``"demo"``; with ``token=None`` the token kept
+    from the last run is reused, or a new 40-hex one made. A token that is another account's is
+    refused (:class:`~aimak.errors.LocalServerError`).
     """
 
-    def __init__(self, data_dir: Path, *, username: str = "demo", password: str = "demo",
+    def __init__(self, data_dir: Path, *, username: str = "demo", password: str | None = None,
                  token: str | None = None, legacy: bool = False, faults: str | None = None,
                  host: str = LOOPBACK, port: int = 0):
         try:
             self.app, self.state = create_app(Path(data_dir), legacy=legacy, faults=faults)
         except FaultSpecError as err:
             raise LocalServerError(f"--faults: {err}") from err
+        store = self.state.store
+        if password is None and store.ha1_of(username) is None:
+            password = DEFAULT_PASSWORD
         self.username, self.password = username, password
-        self.token = token or self.state.store.token_of(username) or ids.token()
-        self.state.store.put_user(username, password, self.token)
+        self.token = token or store.token_of(username) or ids.token()
+        try:
+            self.add_user(username, password, self.token)
+        except LocalServerError:
+            store.close()
+            raise
         self.host, self.port = host, port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -49,9 +61,16 @@ class LocalServer:
     def __repr__(self) -> str:  # no secrets
         return f"LocalServer({self.api_url!r}, username={self.username!r})"
 
-    def add_user(self, username: str, password: str, token: str) -> None:
-        """Create (or update) another account; it sees only its own assets."""
-        self.state.store.put_user(username, password, token)
+    def add_user(self, username: str, password: str | None, token: str) -> None:
+        """Create (or update) an account; it sees only its own assets. ``password=None`` keeps
+        an existing account's password."""
+        try:
+            self.state.store.put_user(username, password, token)
+        except TokenTaken as err:
+            raise LocalServerError(
+                f"the token given for {username!r} already belongs to the account {err.owner!r} "
+                f"in {self.state.store.folder}; it was left unchanged. Fix: give no token (--token) "
+                f"to keep {username!r}'s own, or one no other account uses.") from err
 
     @property
     def api_url(self) -> str:
@@ -118,8 +137,8 @@ class LocalServer:
         self.stop()
 
 
-def serve(host: str, port: int, data_dir: Path, username: str, password: str, token: str | None,
-          legacy: bool = False, faults: str | None = None,
+def serve(host: str, port: int, data_dir: Path, username: str, password: str | None,
+          token: str | None, legacy: bool = False, faults: str | None = None,
           on_ready: Callable[[LocalServer], None] | None = None) -> None:
     """Run the server until Ctrl+C or SIGTERM. ``on_ready`` gets the started server (to print URLs)."""
     server = LocalServer(data_dir, username=username, password=password, token=token,

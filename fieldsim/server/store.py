@@ -57,6 +57,14 @@ def password_digest(username: str, password: str) -> str:
     return DIGEST + hashlib.md5(f"{username}:{REALM}:{password}".encode()).hexdigest()
 
 
+class TokenTaken(ValueError):
+    """The token is another account's (``owner``); tokens identify exactly one account."""
+
+    def __init__(self, owner: str):
+        super().__init__(f"the token belongs to the account {owner!r}")
+        self.owner = owner
+
+
 class Store:
     """A thread-safe SQLite store (one connection, one lock: the server is small)."""
 
@@ -104,10 +112,22 @@ class Store:
 
     # --- users -----------------------------------------------------------------------------
 
-    def put_user(self, username: str, password: str, token: str) -> None:
-        """Create or update an account (the password is kept only as its Digest HA1)."""
+    def put_user(self, username: str, password: str | None, token: str) -> None:
+        """Create or update an account (the password is kept only as its Digest HA1).
+
+        ``password=None`` keeps the stored password of an existing account. A token that
+        belongs to another account raises :class:`TokenTaken`; that account is left alone.
+        """
         with self.transaction() as db:
-            db.execute("DELETE FROM users WHERE token = ? AND username != ?", (token, username))
+            owner = db.execute("SELECT username FROM users WHERE token = ? AND username != ?",
+                               (token, username)).fetchone()
+            if owner is not None:
+                raise TokenTaken(owner["username"])
+            if password is None:
+                if db.execute("UPDATE users SET token = ? WHERE username = ?",
+                              (token, username)).rowcount == 0:
+                    raise ValueError(f"a new account needs a password: {username!r}")
+                return
             db.execute("INSERT INTO users VALUES (?, ?, ?) ON CONFLICT (username) DO UPDATE SET "
                        "password = excluded.password, token = excluded.token",
                        (username, password_digest(username, password), token))
