@@ -158,7 +158,7 @@ def asset_routes(server: Server) -> list[Route]:
 def create_app(folder: Path, *, legacy: bool = False, faults: str | None = None) -> tuple[Starlette, Server]:
     """The ASGI app and its state, over the data folder ``folder``."""
     fault_spec = Faults.parse(faults)
-    server = Server(Store(folder), legacy=legacy)
+    server = Server(Store(folder), legacy=legacy, faults=fault_spec)
     middleware = [Middleware(FaultMiddleware, faults=fault_spec)]
     routes = asset_routes(server) + data_routes(server) + openrosa_routes(server)
     return Starlette(routes=routes, middleware=middleware), server

@@ -1,9 +1,10 @@
 """Seedable fault injection (off by default): added latency, a share of requests answered with
-502/503/504, connections dropped mid-body, and a slow page.
+502/503/504, connections dropped mid-body, a slow page and a slow import task.
 
 Spec: comma-separated ``key=value``: ``latency`` (seconds added to every request),
 ``error_rate`` (share answered 502/503/504), ``drop_rate`` (share whose body is cut off),
-``slow_page`` (seconds added to data pages), ``seed`` (for the random choices).
+``slow_page`` (seconds added to data pages), ``import_delay`` (seconds an import task stays
+``processing`` before it runs, as when Celery is busy), ``seed`` (for the random choices).
 Example: ``latency=0.05,error_rate=0.25,drop_rate=0.05,slow_page=2.0,seed=7``.
 """
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-KEYS = {"latency", "error_rate", "drop_rate", "slow_page", "seed"}
+KEYS = {"latency", "error_rate", "drop_rate", "slow_page", "import_delay", "seed"}
 RATES = {"error_rate", "drop_rate"}
 
 
@@ -45,6 +46,7 @@ class Faults:
     error_rate: float = 0.0
     drop_rate: float = 0.0
     slow_page: float = 0.0
+    import_delay: float = 0.0  # applied by the import task, not by the middleware
     seed: int | None = None
 
     @classmethod
@@ -70,6 +72,7 @@ class Faults:
 
     @property
     def active(self) -> bool:
+        """Whether the middleware has anything to do."""
         return any((self.latency, self.error_rate, self.drop_rate, self.slow_page))
 
 

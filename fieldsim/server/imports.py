@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ def run_import(server: Server, import_uid: str, user: str, data: bytes | None, n
                library: bool, destination: str, base: str) -> None:
     """The import task (the real server runs it in Celery)."""
     store = server.store
+    time.sleep(server.faults.import_delay)  # the task stays ``processing`` meanwhile
     try:
         if not data:
             raise ContentError("xls upload must have one of these sheets: survey, library")

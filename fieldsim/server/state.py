@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from fieldsim.server.auth import Authenticator, AuthFailure
+from fieldsim.server.faults import Faults
 from fieldsim.server.instance import legacy_view
 from fieldsim.server.query import QueryError
 from fieldsim.server.store import Store
@@ -64,10 +65,11 @@ def guarded(handler: Handler) -> Handler:
 class Server:
     """State shared by the routes: the store, the authenticator and the switches."""
 
-    def __init__(self, store: Store, legacy: bool = False):
+    def __init__(self, store: Store, legacy: bool = False, faults: Faults | None = None):
         self.store = store
         self.auth = Authenticator(store)
         self.legacy = legacy
+        self.faults = faults or Faults()
 
     # --- helpers -------------------------------------------------------------------------
 
