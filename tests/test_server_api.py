@@ -5,9 +5,11 @@ switch and seeded fault injection."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import requests
+from fixtures.server.training import import_form, write_form
 from kobo_world import FORM_ID, Field, household_form
 
 from etl.deploy import deploy_forms
@@ -50,7 +52,7 @@ def test_restarted_server__keeps_forms_and_submissions(kobo):
         assert get(server, f"/api/v2/assets/{uid}/data/").json()["count"] == 12
 
 
-def test_paging__start_moves_the_window__legacy_asset_links_use_offset(kobo):
+def test_paging__start_moves_the_window__legacy_asset_links_use_offset(tmp_path, kobo):
     tmp, uid, token = kobo
     with started(tmp, token) as server:
         first = get(server, f"/api/v2/assets/{uid}/data/?limit=5").json()
@@ -58,14 +60,44 @@ def test_paging__start_moves_the_window__legacy_asset_links_use_offset(kobo):
         second = requests.get(first["next"], headers={"Authorization": f"Token {token}"}).json()
         assert [r["_id"] for r in second["results"]] == [r + 5 for r in [x["_id"] for x in first["results"]]]
         assert "start=" not in second["previous"]  # previous drops start when it would be 0
-    with started(tmp, token, legacy=True) as old:
+    shutil.copytree(tmp / "server", tmp_path / "server")
+    with started(tmp_path, token, legacy=True) as old:
+        import_form(old.api_url, token, write_form(tmp_path / "second.xlsx"))  # a second asset
         page = get(old, f"/api/v2/assets/{uid}/data/?limit=5").json()
         assert "start=5" in page["next"]  # data pages always used start (data_page_legacy.json)
-        old.add_user("demo", "demo", token)
-        listing = get(old, "/api/v2/assets/?limit=0").json()  # a bad limit falls back to 100
-        assert listing["count"] >= 1
+        listing = get(old, "/api/v2/assets/?limit=1").json()
+        assert listing["count"] == 2
+        assert listing["next"] == f"{old.api_url}/api/v2/assets/?limit=1&offset=1"
+        rest = requests.get(listing["next"], headers={"Authorization": f"Token {token}"}).json()
+        assert [a["uid"] for a in rest["results"]] != [a["uid"] for a in listing["results"]]
+        assert rest["next"] is None and rest["previous"] == f"{old.api_url}/api/v2/assets/?limit=1"
         assert page["results"][0]["_tags"] == [] and page["results"][0]["_notes"] == []
         assert "meta/rootUuid" not in page["results"][0]
+
+
+def test_limits__data_default_100_and_cut_to_1000__asset_list_bad_limit_falls_back_to_100(tmp_path, kobo):
+    tmp, uid, token = kobo
+    shutil.copytree(tmp / "server", tmp_path / "server")
+    with started(tmp_path, token) as server:
+        seed = get(server, f"/api/v2/assets/{uid}/data/?limit=1").json()["results"][0]
+        seed = {k: v for k, v in seed.items() if k not in ("_id", "_validation_status", "_submitted_by")}
+        extra = [{**seed, "_uuid": f"{i:08d}-0000-4000-8000-000000000000",
+                  "meta/instanceID": f"uuid:{i:08d}-0000-4000-8000-000000000000"} for i in range(1100)]
+        server.state.store.insert_records(uid, extra, "demo")
+        total = 12 + len(extra)
+        data = f"{server.api_url}/api/v2/assets/{uid}/data/"
+        default = get(server, f"/api/v2/assets/{uid}/data/").json()
+        assert default["count"] == total and len(default["results"]) == 100
+        assert default["next"] == f"{data}?limit=100&start=100"
+        capped = get(server, f"/api/v2/assets/{uid}/data/?limit=5000").json()
+        assert capped["count"] == total and len(capped["results"]) == 1000  # cut without an error
+        assert capped["next"] == f"{data}?limit=1000&start=1000"
+        last = requests.get(capped["next"], headers={"Authorization": f"Token {token}"}).json()
+        assert len(last["results"]) == total - 1000 and last["next"] is None
+        assets = f"{server.api_url}/api/v2/assets/"
+        for limit, used in (("0", 100), ("abc", 100), ("5000", 1000)):  # the link shows the limit used
+            listing = get(server, f"/api/v2/assets/?limit={limit}&start=1").json()
+            assert listing["previous"] == f"{assets}?limit={used}", limit
 
 
 @pytest.mark.parametrize(("query", "expected"), [
@@ -110,8 +142,6 @@ def test_users__cannot_see_each_others_assets(kobo):
 
 
 def test_delete__hard_delete_and_count_goes_down(tmp_path, kobo):
-    import shutil
-
     tmp, uid, token = kobo
     shutil.copytree(tmp / "server", tmp_path / "server")
     with started(tmp_path, token) as server:
@@ -125,23 +155,25 @@ def test_delete__hard_delete_and_count_goes_down(tmp_path, kobo):
         assert get(server, f"/api/v2/assets/{uid}/data/{victim}/").status_code == 404
 
 
-def test_faults__seeded_errors_and_drops_reproduce(kobo):
+def test_faults__seeded_errors_and_drops_mid_body_reproduce(kobo):
     tmp, uid, token = kobo
-    spec = "error_rate=0.5,drop_rate=0.2,seed=11"
+    spec = "error_rate=0.5,drop_rate=0.3,seed=11"
 
-    def statuses():
+    def outcomes():
         out = []
         with started(tmp, token, faults=spec) as server:
-            for _ in range(12):
+            for _ in range(16):
                 try:
                     out.append(get(server, f"/api/v2/assets/{uid}/data/").status_code)
-                except requests.exceptions.RequestException:
+                except requests.exceptions.ChunkedEncodingError as err:  # headers came, the body broke off
+                    assert "IncompleteRead" in str(err) or "Connection broken" in str(err)
                     out.append("dropped")
         return out
 
-    first, second = statuses(), statuses()
+    first, second = outcomes(), outcomes()
     assert first == second
-    assert {502, 503, 504} & set(first) and 200 in first
+    assert {502, 503, 504} & set(first) and 200 in first and "dropped" in first
+    assert set(first) <= {200, 502, 503, 504, "dropped"}
 
 
 def test_fault_spec__unknown_key_is_refused():
