@@ -5,13 +5,25 @@ sent. A form is looked up on the server by its form id (``content.settings.id_st
 one is imported (``library=false``) and deployed, a changed one is imported over its asset and
 redeployed with the asset's current ``version_id``, an unchanged one is left alone — so no new
 version appears on the server or on the phones.
+
+"Unchanged" means the deployed content is our form's version (a hash of its content). The
+server's ``content.settings.version`` is asked first, but only when that content is the deployed
+one (``version_id == deployed_version_id``); it cannot be relied on alone: kpi rewrites content on
+save (``Asset.adjust_content_on_save`` strips the ``__version__`` row and ``form_title``), writes
+its own "N (date)" version only into the deployed XForm, and an asset edited in the web form
+builder, or the contract's own ``asset_detail.json``, has no ``settings.version`` at all. When the
+server cannot tell, the deployment recorded in the warehouse decides: same asset, same form
+version, and the server still serves the version id we recorded. Without either, the form is
+redeployed once and recorded, so the next run finds it unchanged.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 
@@ -19,6 +31,7 @@ from aimak.errors import AimakError
 from etl.kobo import KoboClient
 
 CREATED, REDEPLOYED, UNCHANGED = "created", "redeployed", "unchanged"
+_KPI_VERSION_STAMP = re.compile(r"^\d+ \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)$")  # "3 (2026-02-20 14:05:33)"
 
 
 @dataclass(frozen=True)
@@ -65,7 +78,12 @@ def deploy_forms(
     convert: Callable[[Path], object] | None = None,
     on_form: Callable[[Deployed], None] | None = None,
 ) -> list[Deployed]:
-    """Deploy every ``*.xlsx`` of ``forms_dir``; return what is deployed for each form."""
+    """Deploy every ``*.xlsx`` of ``forms_dir``; return what is deployed for each form.
+
+    Every form is converted first, so a pyxform failure stops the run before any request.
+    ``on_form`` is called with each form's result as soon as that form is done (so the caller
+    can record it at once: a failure on a later form keeps the earlier forms' records).
+    """
     recorded = recorded or {}
     files = sorted(forms_dir.glob("*.xlsx"))
     if not files:
@@ -91,25 +109,45 @@ def deploy_form(client: KoboClient, form: FormFile, recorded: Deployed | None) -
     asset = client.find_asset(form.form_id, recorded.asset_uid if recorded else None)
     if asset is None:
         uid = client.wait_import(client.import_xlsform(form.path, form.title))
-        client.deploy(uid)
-        return _deployed(client, form, uid, CREATED)
+        return _deployed(client, form, uid, client.deploy(uid), CREATED)
     uid = asset["uid"]
-    deployed_version = ((asset.get("content") or {}).get("settings") or {}).get("version")
-    same_as_recorded = (recorded is not None and recorded.form_version == form.version
-                        and recorded.version_id == asset.get("deployed_version_id"))
-    if asset.get("has_deployment") and asset.get("deployment__active", True) and (
-            deployed_version == form.version and asset.get("version_id") == asset.get("deployed_version_id")
-            or same_as_recorded):
-        return Deployed(form.form_id, uid, form.version, asset.get("deployed_version_id") or "", UNCHANGED)
+    if is_unchanged(asset, form, recorded):
+        return Deployed(form.form_id, uid, form.version, asset["deployed_version_id"], UNCHANGED)
     client.wait_import(client.import_xlsform(form.path, form.title, destination_uid=uid))
     current = client.asset(uid)
     if current.get("has_deployment"):
-        client.redeploy(uid, current["version_id"])
+        body = client.redeploy(uid, current["version_id"])
     else:
-        client.deploy(uid)
-    return _deployed(client, form, uid, REDEPLOYED)
+        body = client.deploy(uid)
+    return _deployed(client, form, uid, body, REDEPLOYED)
 
 
-def _deployed(client: KoboClient, form: FormFile, uid: str, action: str) -> Deployed:
-    asset = client.asset(uid)
-    return Deployed(form.form_id, uid, form.version, asset.get("deployed_version_id") or "", action)
+def deployed_form_version(asset: dict[str, Any]) -> str | None:
+    """Our XLSForm version of the deployed content as the server keeps it, or None when the
+    server cannot tell (not deployed, a newer draft on top, no version kept, kpi's own stamp)."""
+    deployed_id = asset.get("deployed_version_id")
+    if not deployed_id or asset.get("version_id") != deployed_id:
+        return None  # ``content`` is the latest version, which is not the deployed one
+    version = ((asset.get("content") or {}).get("settings") or {}).get("version")
+    if not version or _KPI_VERSION_STAMP.match(str(version)):
+        return None
+    return str(version)
+
+
+def is_unchanged(asset: dict[str, Any], form: FormFile, recorded: Deployed | None) -> bool:
+    """True when the server's active deployment is exactly this version of the form."""
+    deployed_id = asset.get("deployed_version_id")
+    if not (asset.get("has_deployment") and deployed_id and asset.get("deployment__active", True)):
+        return False
+    on_server = deployed_form_version(asset)
+    if on_server is not None:  # the server's word wins over our records
+        return on_server == form.version
+    return (recorded is not None and recorded.asset_uid == asset["uid"]
+            and recorded.form_version == form.version and recorded.version_id == deployed_id)
+
+
+def _deployed(client: KoboClient, form: FormFile, uid: str, body: Any, action: str) -> Deployed:
+    version_id = body.get("version_id") if isinstance(body, dict) else None
+    if not version_id:
+        version_id = client.asset(uid).get("deployed_version_id") or ""
+    return Deployed(form.form_id, uid, form.version, version_id, action)
