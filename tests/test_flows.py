@@ -1,7 +1,13 @@
-"""The Prefect flows wire the plain functions: deploy records versions in the warehouse, sync
-fills it, the whole run builds, deploys and syncs — under one Prefect test harness per session."""
+"""The Prefect flows wire the plain functions: deploy records versions in the warehouse (each form
+as soon as it is done), sync fills it, the whole run builds, deploys and syncs, and the token never
+shows in the command line's output, a Prefect log record or an error — under one Prefect test
+harness per session."""
 
 from __future__ import annotations
+
+import dataclasses
+import logging
+import traceback
 
 import pytest
 from kobo_world import FORM_ID, Field, household_form
@@ -74,3 +80,96 @@ def test_sync_flow__missing_token_is_a_clear_error(prefect_harness, monkeypatch,
     monkeypatch.setenv("KOBO_URL", "http://127.0.0.1:9")
     with pytest.raises(KoboError, match="KOBO_TOKEN is not set"):
         sync_flow(None, str(tmp_path / "w.duckdb"), False)
+
+
+def test_deploy_flow__failure_on_a_later_form_keeps_the_records_of_the_earlier_ones(
+        prefect_harness, local_kobo, tmp_path, monkeypatch):
+    import etl.deploy
+    from aimak.errors import KoboError
+    from flows.deploy import deploy_forms_flow
+    from warehouse.db import connect
+
+    forms_dir = tmp_path / "forms"
+    for form_id in ("form_a", "form_b", "form_c"):
+        write_xlsform(dataclasses.replace(household_form(1), form_id=form_id), forms_dir / f"{form_id}.xlsx")
+    real = etl.deploy.deploy_form
+
+    def third_fails(client, form, recorded):
+        if form.form_id == "form_c":
+            raise KoboError("form_c: the server answered HTTP 400")  # a 4xx: no Prefect retry
+        return real(client, form, recorded)
+
+    monkeypatch.setattr(etl.deploy, "deploy_form", third_fails)
+    warehouse = tmp_path / "w.duckdb"
+    with pytest.raises(KoboError, match="form_c"):
+        deploy_forms_flow(str(forms_dir), str(warehouse))
+    conn = connect(warehouse)
+    kept = conn.execute("SELECT form_id, action FROM form_deployments ORDER BY form_id").fetchall()
+    conn.close()
+    assert kept == [("form_a", "created"), ("form_b", "created")]
+    monkeypatch.setattr(etl.deploy, "deploy_form", real)
+    again = deploy_forms_flow(str(forms_dir), str(warehouse))
+    assert [(d.form_id, d.action) for d in again] == [
+        ("form_a", "unchanged"), ("form_b", "unchanged"), ("form_c", "created")]
+
+
+class _Records(logging.Handler):
+    """Every log record, formatted with its traceback, from the root and the Prefect loggers."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    def __enter__(self):
+        for name in ("", "prefect"):
+            logging.getLogger(name).addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        for name in ("", "prefect"):
+            logging.getLogger(name).removeHandler(self)
+
+
+def test_token__absent_from_cli_output_prefect_logs_and_errors(
+        prefect_harness, local_kobo, tmp_path, monkeypatch, capfd):
+    from typer.testing import CliRunner
+
+    from aimak.errors import KoboUnavailableError
+    from etl.http import HttpClient, RetryPolicy
+    from etl.kobo import KoboClient
+    from fieldsim.server import LocalServer
+    from flows.cli import app
+
+    right, wrong = local_kobo.token, "f" * 40
+    forms_dir = tmp_path / "forms"
+    write_xlsform(household_form(1), forms_dir / f"{FORM_ID}.xlsx")
+    warehouse = str(tmp_path / "w.duckdb")
+    runner = CliRunner()
+    outputs = []
+    with _Records() as records:
+        for token, code in ((wrong, 1), (right, 0)):
+            monkeypatch.setenv("KOBO_TOKEN", token)
+            for args in (["forms", "deploy", "--forms", str(forms_dir), "--warehouse", warehouse],
+                         ["sync", "--warehouse", warehouse]):
+                result = runner.invoke(app, args)
+                assert result.exit_code == code, result.output
+                outputs.append(result.output)
+        assert "KOBO_TOKEN" in outputs[0] and "KOBO_TOKEN" in outputs[1]  # told what to fix
+        assert f"{FORM_ID}: created" in outputs[2]
+    assert any("prefect.flow_runs" in line for line in records.lines)  # the flows' records were seen
+    assert any("Traceback" in line and "KoboAuthError" in line for line in records.lines)
+
+    with LocalServer(tmp_path / "server", token=right, faults="error_rate=1,seed=1") as down:
+        flaky = KoboClient(HttpClient(down.api_url, right, policy=RetryPolicy(attempts=3, base=0.01, cap=0.01)))
+        with pytest.raises(KoboUnavailableError) as caught:
+            flaky.list_assets()
+    assert flaky.http.retries == 2
+    error = "".join(traceback.format_exception(caught.value))
+
+    captured = capfd.readouterr()
+    seen = "\n".join([*outputs, *records.lines, error, repr(caught.value), captured.out, captured.err])
+    assert right not in seen and wrong not in seen
