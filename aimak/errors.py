@@ -86,6 +86,11 @@ class KoboUnavailableError(KoboError):
     """The server could not be reached or kept failing (network errors, 5xx) after every retry."""
 
 
+class PageUnreadableError(KoboError):
+    """A data page arrived whole (HTTP 200) but is not a KoboToolbox data page: kept aside and
+    fetched again; if it stays unreadable the server or a proxy in front of it is at fault."""
+
+
 class WarehouseLockedError(WarehouseError):
     """Another process holds the warehouse file."""
 

@@ -9,17 +9,15 @@ only tells whether more follows, so ``start``- and ``offset``-style links both w
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from aimak.errors import KoboError
+from aimak.errors import KoboError, PageUnreadableError
 from etl.http import HttpClient
 from etl.settings import Settings
 
@@ -27,34 +25,35 @@ PAGE_LIMIT = 1000
 ASSETS = "api/v2/assets/"
 
 
-_RECORD_START = re.compile(rb'\{"_id":\s*(\d+)')
-
-
 @dataclass(frozen=True)
 class Page:
-    """One data page as received. Its records are parsed only when asked for: the warehouse
-    reads the landed page itself, so the client never builds 1000 dicts it does not need."""
+    """One data page as received, with its records parsed (for listings and refetches; the
+    warehouse reads the bulk data pages from the landed files itself)."""
 
     body: bytes
+    records: list[dict[str, Any]]
     has_next: bool
-    size: int
-    last_id: int | None
+
+    @property
+    def size(self) -> int:
+        return len(self.records)
+
+    @property
+    def last_id(self) -> int | None:
+        ids = [r["_id"] for r in self.records
+               if isinstance(r, dict) and type(r.get("_id")) is int]
+        return max(ids) if ids else None
 
     @classmethod
     def from_body(cls, body: bytes) -> Page:
-        marker = body.find(b'"results"')
-        head = orjson.loads(body[:marker].rstrip().rstrip(b",") + b"}") if marker > 0 else {}
-        ids = _RECORD_START.findall(body)
-        if ids:
-            size, last = len(ids), int(ids[-1])
-        else:  # records that do not start with _id: read them properly
-            results = orjson.loads(body).get("results", [])
-            size, last = len(results), (results[-1]["_id"] if results else None)
-        return cls(body, bool(head.get("next")) and size > 0, size, last)
-
-    @cached_property
-    def records(self) -> list[dict[str, Any]]:
-        return orjson.loads(self.body).get("results", [])
+        try:
+            page = orjson.loads(body)
+        except orjson.JSONDecodeError as err:
+            raise PageUnreadableError(f"a data page is not valid JSON ({err})") from err
+        results = page.get("results") if isinstance(page, dict) else None
+        if not isinstance(results, list):
+            raise PageUnreadableError("a data page has no 'results' list")
+        return cls(body, results, bool(page.get("next")) and bool(results))
 
 
 class KoboClient:
@@ -142,35 +141,75 @@ class KoboClient:
             time.sleep(poll)
 
     def deploy(self, uid: str) -> dict[str, Any]:
-        """First deployment of an asset."""
-        return self.http.request("POST", f"{ASSETS}{uid}/deployment/", json={"active": True})[1]
+        """First deployment of an asset (its current version); return the deployment.
+
+        The POST is retried on network faults and 5xx like any request. When a response was
+        lost, the deployment may exist already and a retry gets 405 "Use PATCH to update an
+        existing deployment"; so a failure after a retry is settled by reading the deployment
+        back: if the asset's current version is deployed, the POST worked.
+        """
+        url = f"{ASSETS}{uid}/deployment/"
+        retries = self.http.retries
+        try:
+            return self.http.request("POST", url, json={"active": True})[1]
+        except KoboError as failure:
+            if self.http.retries == retries:
+                raise  # answered at the first attempt: the server's word stands
+            try:
+                _, state = self.http.request("GET", url)
+            except KoboError:
+                raise failure from None
+            current = ((state or {}).get("asset") or {}).get("version_id")
+            if state and state.get("version_id") and state.get("version_id") == current:
+                return state
+            raise
 
     def redeploy(self, uid: str, version_id: str) -> dict[str, Any]:
-        """Deploy the asset's current version over an existing deployment."""
-        return self.http.request("PATCH", f"{ASSETS}{uid}/deployment/",
-                                 json={"active": True, "version_id": version_id})[1]
+        """Deploy the asset's version ``version_id`` (its current one) over an existing
+        deployment; return the deployment. A failure after a retry is settled like
+        :meth:`deploy`'s: if ``version_id`` is deployed by then, the PATCH worked."""
+        url = f"{ASSETS}{uid}/deployment/"
+        retries = self.http.retries
+        try:
+            return self.http.request("PATCH", url, json={"active": True, "version_id": version_id})[1]
+        except KoboError as failure:
+            if self.http.retries == retries:
+                raise
+            try:
+                _, state = self.http.request("GET", url)
+            except KoboError:
+                raise failure from None
+            if state and state.get("version_id") == version_id and state.get("active", True):
+                return state
+            raise
 
     # --- data --------------------------------------------------------------------------------
 
+    def data_page(self, uid: str, after_id: int = 0, *, fields: list[str] | None = None,
+                  limit: int = PAGE_LIMIT, query: dict[str, Any] | None = None) -> bytes:
+        """The body of one page of records with ``_id`` > ``after_id`` in ``_id`` order, as
+        received (not parsed: the warehouse reads it from the landed file)."""
+        where: dict[str, Any] = dict(query or {})
+        where["_id"] = {**where.get("_id", {}), "$gt": after_id}
+        params: dict[str, Any] = {"format": "json", "limit": limit,
+                                  "query": json.dumps(where, separators=(",", ":")),
+                                  "sort": '{"_id":1}'}
+        if fields:
+            params["fields"] = json.dumps(fields, separators=(",", ":"))
+        response, _ = self.http.request("GET", f"{ASSETS}{uid}/data/", params=params,
+                                        parse_json=False)
+        return response.content
+
     def iter_pages(self, uid: str, after_id: int = 0, *, fields: list[str] | None = None,
                    limit: int = PAGE_LIMIT, query: dict[str, Any] | None = None) -> Iterator[Page]:
-        """Yield data pages of records with ``_id`` > ``after_id`` in ``_id`` order."""
+        """Yield parsed data pages of records with ``_id`` > ``after_id`` in ``_id`` order."""
         last = after_id
         while True:
-            where: dict[str, Any] = dict(query or {})
-            where["_id"] = {**where.get("_id", {}), "$gt": last}
-            params: dict[str, Any] = {"format": "json", "limit": limit,
-                                      "query": json.dumps(where, separators=(",", ":")),
-                                      "sort": '{"_id":1}'}
-            if fields:
-                params["fields"] = json.dumps(fields, separators=(",", ":"))
-            response, _ = self.http.request("GET", f"{ASSETS}{uid}/data/", params=params,
-                                            parse_json=False)
-            result = Page.from_body(response.content)
-            yield result
-            if not result.has_next:
+            page = Page.from_body(self.data_page(uid, last, fields=fields, limit=limit, query=query))
+            yield page
+            if not page.has_next or page.last_id is None:
                 return
-            last = result.last_id
+            last = page.last_id
 
     def submissions_by_id(self, uid: str, ids: list[int]) -> Iterator[Page]:
         """Pages holding exactly the records with these ``_id`` values (for refetching edits)."""

@@ -1,10 +1,11 @@
 """``aimak sync``: pull new, edited and deleted submissions of every deployed form.
 
-For each form: pages of records after the cursor are landed and loaded (the store moves the
-cursor with each committed page); then a cheap reconciliation pass lists only ``_id``, ``_uuid``
+For each form: pages of records after the cursor are landed, read by the store straight from
+the landed file, and committed ten at a time with the cursor; then a cheap reconciliation pass lists only ``_id``, ``_uuid``
 and ``_validation_status`` of every live record to find deletions, edits (a changed ``_uuid``:
 those records are fetched again) and validation changes; then the form's staging tables are
-rebuilt when anything changed. Persistence is the store's job (``warehouse.store``), so this
+rebuilt when the store marks them stale (the mark commits with the change, so a run killed
+before the rebuild still rebuilds next time). Persistence is the store's job (``warehouse.store``), so this
 module knows nothing of DuckDB.
 """
 
@@ -17,21 +18,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from aimak.errors import PageUnreadableError
 from etl.kobo import KoboClient, form_id_of
 from etl.normalize import FormSchema, form_schema
 
 LISTING_FIELDS = ["_id", "_uuid", "_validation_status"]
 LOAD_BATCH = 10  # pages per warehouse transaction: a killed run re-reads at most this many
+PAGE_ATTEMPTS = 4  # a page that arrives whole but unreadable is fetched again this many times
+
+
+class PageReach(Protocol):
+    size: int
+    last_id: int | None
+    has_next: bool
 
 
 class SyncStore(Protocol):
     def cursor(self, asset_uid: str) -> int: ...
     def land(self, asset_uid: str, name: str, body: bytes) -> Path: ...
-    def load(self, asset_uid: str, form_id: str, files: list[Path], advance_cursor: bool) -> Any: ...
+    def set_aside(self, file: Path) -> Path: ...
+    def stage(self, file: Path) -> PageReach: ...
+    def discard(self) -> None: ...
+    def commit(self, asset_uid: str, form_id: str, advance_cursor: bool) -> Any: ...
     def reconcile(self, asset_uid: str, listing: list[tuple[int, str, str | None]],
                   up_to_id: int) -> Any: ...
     def record_form(self, form_id: str, asset: dict[str, Any]) -> bool: ...
-    def has_tables(self, schema: FormSchema) -> bool: ...
+    def needs_rebuild(self, schema: FormSchema) -> bool: ...
     def rebuild(self, schema: FormSchema) -> Any: ...
 
 
@@ -91,50 +103,77 @@ def sync_form(client: KoboClient, store: SyncStore, asset: dict[str, Any],
     uid, form_id = asset["uid"], form_id_of(asset)
     result = FormSyncResult(form_id, uid)
     progress = Progress(form_id)
-    content_changed = store.record_form(form_id, asset)
+    store.record_form(form_id, asset)  # marks staging stale when the content changed
     schema = form_schema(form_id, asset)
+    store.discard()
 
     after = store.cursor(uid)
-    batch: list[Path] = []
-    for page in client.iter_pages(uid, after):
+    staged = 0
+    while True:
+        page = _pull(client, store, uid, after)
         if not page.size:
             break
-        batch.append(store.land(uid, f"after-{after:012d}", page.body))
-        after = page.last_id
+        staged += 1
         result.pages += 1
         progress.records += page.size
         progress.pages += 1
-        if len(batch) == LOAD_BATCH or not page.has_next:
-            _add(result, store.load(uid, form_id, batch, True))  # commits, then moves the cursor
-            batch = []
+        if page.last_id is not None:
+            after = max(after, page.last_id)
+        last = not page.has_next or page.last_id is None
+        if staged == LOAD_BATCH or last:
+            _add(result, store.commit(uid, form_id, True))  # records and cursor in one commit
+            staged = 0
         if on_progress:
             on_progress(progress)
-    if batch:
-        _add(result, store.load(uid, form_id, batch, True))
+        if last:
+            break
+    if staged:
+        _add(result, store.commit(uid, form_id, True))
 
     listing: list[tuple[int, str, str | None]] = []
     for page in client.iter_pages(uid, 0, fields=LISTING_FIELDS):
-        listing += [(r["_id"], r["_uuid"], (r.get("_validation_status") or {}).get("uid"))
-                    for r in page.records]
+        for r in page.records:
+            if isinstance(r, dict) and type(r.get("_id")) is int and isinstance(r.get("_uuid"), str):
+                status = r.get("_validation_status")
+                listing.append((r["_id"], r["_uuid"],
+                                status.get("uid") if isinstance(status, dict) else None))
     check = store.reconcile(uid, listing, after)
     result.deleted, result.validation_changed = check.deleted, check.validation_changed
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     for page in client.submissions_by_id(uid, check.changed_ids):
         if not page.size:
             continue
-        file = store.land(uid, f"refetch-{page.last_id:012d}-{stamp}", page.body)
-        loaded = store.load(uid, form_id, [file], False)
+        file = store.land(uid, f"refetch-{page.last_id or 0:012d}-{stamp}", page.body)
+        store.stage(file)
+        loaded = store.commit(uid, form_id, False)
         result.edited += loaded.edited
         result.quarantined += loaded.quarantined
 
-    changed = (result.new or result.edited or result.deleted or result.validation_changed
-               or content_changed or not store.has_tables(schema))
-    if changed:
-        staged = store.rebuild(schema)
-        result.submissions, result.rebuilt = staged.submissions, True
-        result.quarantined += staged.quarantined
+    if store.needs_rebuild(schema):
+        built = store.rebuild(schema)
+        result.submissions, result.rebuilt = built.submissions, True
+        result.quarantined += built.quarantined
     result.seconds = time.monotonic() - started
     return result
+
+
+def _pull(client: KoboClient, store: SyncStore, uid: str, after: int) -> PageReach:
+    """Fetch, land and stage the page after ``after``; a page that arrives whole but cannot be
+    read is set aside (kept under ``rejected/``) and fetched again with backoff."""
+    for attempt in range(PAGE_ATTEMPTS):
+        file = store.land(uid, f"after-{after:012d}", client.data_page(uid, after))
+        try:
+            return store.stage(file)
+        except PageUnreadableError as err:
+            kept = store.set_aside(file)
+            problem = f"{err} (kept as {kept})"
+            if attempt + 1 < PAGE_ATTEMPTS:
+                client.http.pause(attempt)
+    raise PageUnreadableError(
+        f"the page of records after _id {after} could not be read in {PAGE_ATTEMPTS} attempts: "
+        f"{problem}. The server, or a proxy in front of it, answers something that is not a "
+        "KoboToolbox data page: open the kept file to see what came back. Everything stored "
+        "before this page is kept; run 'aimak sync' again once the server is healthy.")
 
 
 def _add(result: FormSyncResult, loaded: Any) -> None:

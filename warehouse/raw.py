@@ -2,22 +2,36 @@
 
 ``raw_submissions`` holds one row per submission and version of it (asset, ``_id``, ``_uuid``),
 with the payload verbatim. An edit adds a row and marks the previous one superseded; a deletion
-found by reconciliation sets ``deleted_at`` and never removes the row. Loading a page and moving
+found by reconciliation sets ``deleted_at`` and never removes the row. Loading pages and moving
 the cursor happen in one transaction, so a run killed at any point resumes without gaps or
 duplicates: a page is either wholly in (and the cursor past it) or not at all.
+
+Pages are parsed by DuckDB straight from the landed files (``read_json_objects``), once: the
+records never become Python objects. :func:`stage_page` reads one landed page into a temporary
+table of the connection and tells the caller how far it reaches; :func:`commit_pages` moves the
+staged records into ``raw_submissions`` and the cursor in one transaction.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import orjson
 import pandas as pd
+
+from aimak.errors import PageUnreadableError
+
+# What the raw table needs of a record, read in one pass over it ('_id' kept as JSON to tell a
+# number from a string).
+RECORD_META = json.dumps({"_id": "JSON", "_uuid": "VARCHAR", "meta/rootUuid": "VARCHAR",
+                          "__version__": "VARCHAR", "_submission_time": "VARCHAR",
+                          "_validation_status": {"uid": "VARCHAR"}})
+PAGE_SHAPE = json.dumps({"next": "VARCHAR", "results": ["JSON"]})
+PENDING = "raw_pending"
 
 
 @dataclass
@@ -37,91 +51,136 @@ class LoadResult:
         return self
 
 
+@dataclass(frozen=True)
+class PageInfo:
+    """How far a staged page reaches: its records, the largest integer ``_id``, a next link."""
+
+    size: int
+    last_id: int | None
+    has_next: bool
+
+
 def land_page(landing: Path, asset_uid: str, name: str, body: bytes) -> Path:
-    """Write one page as received (one NDJSON line, gzip) atomically; return its path."""
+    """Write one page exactly as received (gzip) atomically; return its path."""
     folder = landing / asset_uid
     folder.mkdir(parents=True, exist_ok=True)
-    if b"\n" in body.strip():  # keep one page per line: compact a pretty-printed body
-        body = orjson.dumps(orjson.loads(body))
     path = folder / f"{name}.ndjson.gz"
     tmp = path.with_suffix(".tmp")
-    with gzip.open(tmp, "wb", compresslevel=3) as handle:
-        handle.write(body.strip() + b"\n")
+    with gzip.open(tmp, "wb", compresslevel=1) as handle:
+        handle.write(body)
+        if not body.endswith(b"\n"):
+            handle.write(b"\n")
     os.replace(tmp, path)
     return path
 
 
-def _incoming(files: list[Path]) -> pd.DataFrame:
-    """The records of landed pages with the keys the raw table needs (one parse per page)."""
-    columns: dict[str, list] = {name: [] for name in (
-        "payload", "_id", "_uuid", "root_uuid", "version", "submission_time", "validation_status",
-        "payload_hash", "landing_file")}
-    for file in files:
-        with gzip.open(file, "rb") as handle:
-            pages = [orjson.loads(line) for line in handle if line.strip()]
-        for page in pages:
-            for record in page.get("results", []) if isinstance(page, dict) else []:
-                text = orjson.dumps(record)
-                is_dict = isinstance(record, dict)
-                get = record.get if is_dict else (lambda key: None)
-                record_id = get("_id")
-                status = get("_validation_status")
-                columns["payload"].append(text.decode())
-                columns["_id"].append(record_id if isinstance(record_id, int) and not isinstance(record_id, bool) else None)
-                columns["_uuid"].append(_text(get("_uuid")))
-                columns["root_uuid"].append(_text(get("meta/rootUuid")))
-                columns["version"].append(_text(get("__version__")))
-                columns["submission_time"].append(_text(get("_submission_time")))
-                columns["validation_status"].append(_text(status.get("uid")) if isinstance(status, dict) else None)
-                columns["payload_hash"].append(hashlib.md5(text).hexdigest())
-                columns["landing_file"].append(str(file))
-    frame = pd.DataFrame(columns)
-    frame["_id"] = frame["_id"].astype("Int64")
-    return frame
+def set_aside(file: Path) -> Path:
+    """Move a landed page that cannot be read to ``rejected/`` beside it (kept, never loaded)."""
+    folder = file.parent / "rejected"
+    folder.mkdir(exist_ok=True)
+    target = folder / f"{file.name}.{os.getpid()}-{len(list(folder.iterdir()))}"
+    os.replace(file, target)
+    return target
 
 
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+def _ensure_pending(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(f"""
+        CREATE TEMP TABLE IF NOT EXISTS {PENDING} (
+            payload JSON, id_json JSON, _uuid VARCHAR, root_uuid VARCHAR, version VARCHAR,
+            submission_time VARCHAR, validation_status VARCHAR, landing_file VARCHAR,
+            is_object BOOLEAN)""")
 
 
-def load_page(conn: duckdb.DuckDBPyConnection, asset_uid: str, form_id: str,
-              files: Path | list[Path], advance_cursor: bool = True) -> LoadResult:
-    """Load landed pages into raw_submissions (and move the cursor) in one transaction."""
-    files = [files] if isinstance(files, Path) else list(files)
+def stage_page(conn: duckdb.DuckDBPyConnection, file: Path) -> PageInfo:
+    """Read one landed page into the connection's pending records; nothing is committed.
+
+    Raises :class:`PageUnreadableError` when the file is not a KoboToolbox data page (a body cut
+    short, an HTML error page sent with status 200, ``results`` that is not a list)."""
+    _ensure_pending(conn)
+    name = str(file)
+    # DuckDB sizes its read buffer from maximum_object_size: give it the page's own size (the
+    # gzip trailer holds it), not a huge constant.
+    with open(file, "rb") as handle:
+        handle.seek(-4, os.SEEK_END)
+        size = int.from_bytes(handle.read(4), "little")
+    try:
+        conn.execute(f"""
+            CREATE OR REPLACE TEMP TABLE raw_page AS
+            SELECT json_transform(json, '{PAGE_SHAPE}') AS page
+            FROM read_json_objects(?, format = 'auto', maximum_object_size = ?)
+        """, [name, max(size, 1 << 16) + 16])
+        ok = conn.execute("SELECT count(*) = 1 AND bool_and(page.results IS NOT NULL) "
+                          "FROM raw_page").fetchone()[0]
+    except duckdb.InvalidInputException as err:
+        raise PageUnreadableError(f"the data page landed as {name} is not valid JSON "
+                                  f"({str(err).splitlines()[0]})") from err
+    if not ok:
+        raise PageUnreadableError(f"the data page landed as {name} is not a KoboToolbox data "
+                                  "page (an object with a 'results' list)")
+    before = conn.execute(f"SELECT count(*) FROM {PENDING}").fetchone()[0]
+    conn.execute(f"""
+        INSERT INTO {PENDING}
+        SELECT r, m._id, m._uuid, m."meta/rootUuid", m.__version__, m._submission_time,
+               m._validation_status.uid, ?, json_type(r) = 'OBJECT'
+        FROM (SELECT r, json_transform(r, '{RECORD_META}') AS m
+              FROM (SELECT unnest(page.results) AS r FROM raw_page))
+    """, [name])
+    size, last_id, has_next = conn.execute(f"""
+        SELECT (SELECT count(*) FROM {PENDING}) - ?,
+               (SELECT max(TRY_CAST(id_json AS BIGINT)) FROM {PENDING}
+                WHERE landing_file = ? AND json_type(id_json) IN ('UBIGINT', 'BIGINT')),
+               (SELECT page.next IS NOT NULL AND page.next <> '' FROM raw_page)
+    """, [before, name]).fetchone()
+    conn.execute("DROP TABLE raw_page")
+    return PageInfo(size, last_id, bool(has_next) and size > 0)
+
+
+def discard_pending(conn: duckdb.DuckDBPyConnection) -> None:
+    """Forget the staged records of pages that were not committed."""
+    conn.execute(f"DROP TABLE IF EXISTS {PENDING}")
+
+
+def commit_pages(conn: duckdb.DuckDBPyConnection, asset_uid: str, form_id: str,
+                 advance_cursor: bool = True) -> LoadResult:
+    """Move the staged records into raw_submissions (and the cursor past them) in one transaction.
+
+    A record that is not an object, has no integer ``_id`` or no ``_uuid`` goes to ``quarantine``
+    with the reason; the cursor still moves past every integer ``_id`` seen, so a bad record is
+    quarantined once, not on every run."""
+    _ensure_pending(conn)
     result = LoadResult()
-    if not files:
-        return result
-    frame = _incoming(files)
     conn.execute("BEGIN TRANSACTION")
     try:
-        conn.register("incoming_frame", frame)
-        conn.execute("""
+        conn.execute(f"""
             CREATE OR REPLACE TEMP TABLE incoming AS
-            SELECT CAST(payload AS JSON) AS payload, _id, _uuid, root_uuid, version,
-                   TRY_CAST(submission_time AS TIMESTAMP) AS submission_time, validation_status,
-                   payload_hash, landing_file
-            FROM incoming_frame""")
-        conn.unregister("incoming_frame")
-        bad = conn.execute("""
+            SELECT payload,
+                   CASE WHEN json_type(id_json) IN ('UBIGINT', 'BIGINT')
+                        THEN CAST(id_json AS BIGINT) END AS _id,
+                   _uuid, root_uuid, version, TRY_CAST(submission_time AS TIMESTAMP) AS submission_time,
+                   validation_status, md5(payload) AS payload_hash, landing_file, is_object
+            FROM {PENDING}
+            QUALIFY row_number() OVER (PARTITION BY _id, _uuid ORDER BY landing_file DESC) = 1
+                 OR _id IS NULL OR _uuid IS NULL""")
+        result.quarantined = conn.execute("""
             INSERT INTO quarantine
             SELECT ?, ?, _id, _uuid,
-                   CASE WHEN _id IS NULL THEN 'record has no integer _id'
+                   CASE WHEN NOT is_object THEN 'record is not a JSON object'
+                        WHEN _id IS NULL THEN 'record has no integer _id'
                         ELSE 'record has no _uuid' END,
                    CAST(payload AS VARCHAR), landing_file, now()
             FROM incoming WHERE _id IS NULL OR _uuid IS NULL
         """, [asset_uid, form_id]).fetchone()[0]
-        result.quarantined = bad
         counts = conn.execute("""
             WITH cur AS (SELECT _id, _uuid FROM raw_submissions
                          WHERE asset_uid = ? AND superseded_at IS NULL)
             SELECT count(*) FILTER (WHERE cur._id IS NULL),
                    count(*) FILTER (WHERE cur._id IS NOT NULL AND cur._uuid <> i._uuid),
-                   count(*) FILTER (WHERE cur._uuid = i._uuid),
-                   max(i._id)
+                   count(*) FILTER (WHERE cur._uuid = i._uuid)
             FROM (SELECT * FROM incoming WHERE _id IS NOT NULL AND _uuid IS NOT NULL) i
             LEFT JOIN cur ON cur._id = i._id
         """, [asset_uid]).fetchone()
-        result.new, result.edited, result.unchanged, result.last_id = counts
+        result.new, result.edited, result.unchanged = counts
+        result.last_id = conn.execute("SELECT max(_id) FROM incoming").fetchone()[0]
         conn.execute("""
             UPDATE raw_submissions AS r SET superseded_at = now()
             FROM incoming i
@@ -143,12 +202,39 @@ def load_page(conn: duckdb.DuckDBPyConnection, asset_uid: str, form_id: str,
         """, [asset_uid])
         if advance_cursor and result.last_id is not None:
             set_cursor(conn, asset_uid, form_id, result.last_id)
+        if result.new or result.edited:
+            mark_stale(conn, asset_uid)
         conn.execute("DROP TABLE incoming")
+        conn.execute(f"DELETE FROM {PENDING}")
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")
         raise
     return result
+
+
+def load_page(conn: duckdb.DuckDBPyConnection, asset_uid: str, form_id: str,
+              files: Path | list[Path], advance_cursor: bool = True) -> LoadResult:
+    """Stage landed pages and commit them (and move the cursor) in one transaction."""
+    files = [files] if isinstance(files, Path) else list(files)
+    discard_pending(conn)
+    for file in files:
+        stage_page(conn, file)
+    return commit_pages(conn, asset_uid, form_id, advance_cursor)
+
+
+def mark_stale(conn: duckdb.DuckDBPyConnection, asset_uid: str) -> None:
+    """Note that the form's staging tables no longer match its raw rows (inside the caller's
+    transaction, so the mark and the change it records commit together)."""
+    conn.execute("""
+        INSERT INTO staging_state VALUES (?, true, now())
+        ON CONFLICT (asset_uid) DO UPDATE SET stale = true, changed_at = excluded.changed_at
+    """, [asset_uid])
+
+
+def is_stale(conn: duckdb.DuckDBPyConnection, asset_uid: str) -> bool:
+    row = conn.execute("SELECT stale FROM staging_state WHERE asset_uid = ?", [asset_uid]).fetchone()
+    return row is None or bool(row[0])
 
 
 def cursor(conn: duckdb.DuckDBPyConnection, asset_uid: str) -> int:
@@ -202,6 +288,8 @@ def reconcile(conn: duckdb.DuckDBPyConnection, asset_uid: str,
               AND r.validation_status IS DISTINCT FROM s.validation_status
         """, [asset_uid]).fetchone()[0]
         conn.unregister("server_listing")
+        if deleted or validation:
+            mark_stale(conn, asset_uid)
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")

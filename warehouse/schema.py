@@ -83,6 +83,13 @@ MIGRATIONS: list[tuple[str, str]] = [
             choice VARCHAR NOT NULL
         );
     """),
+    ("002_staging_state", """
+        CREATE TABLE staging_state (
+            asset_uid VARCHAR PRIMARY KEY,
+            stale BOOLEAN NOT NULL,
+            changed_at TIMESTAMP NOT NULL
+        );
+    """),
 ]
 
 

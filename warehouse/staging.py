@@ -149,6 +149,10 @@ def _build(conn: duckdb.DuckDBPyConnection, schema: FormSchema) -> StagingResult
     submissions = conn.execute(f"SELECT count(*) FROM {q(schema.main.name)}").fetchone()[0]
     for tmp in [*levels.values(), "stg_current", "stg_bad"]:
         conn.execute(f"DROP TABLE IF EXISTS {tmp}")
+    conn.execute("""
+        INSERT INTO staging_state VALUES (?, false, now())
+        ON CONFLICT (asset_uid) DO UPDATE SET stale = false, changed_at = excluded.changed_at
+    """, [uid])
     return StagingResult(submissions, quarantined, [t.name for t in order])
 
 

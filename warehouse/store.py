@@ -8,7 +8,20 @@ from typing import Any
 
 import duckdb
 
-from warehouse.raw import LoadResult, Reconciliation, cursor, land_page, load_page, reconcile
+from warehouse.raw import (
+    LoadResult,
+    PageInfo,
+    Reconciliation,
+    commit_pages,
+    cursor,
+    discard_pending,
+    is_stale,
+    land_page,
+    mark_stale,
+    reconcile,
+    set_aside,
+    stage_page,
+)
 from warehouse.staging import StagingResult, build_form_tables
 
 
@@ -25,15 +38,25 @@ class WarehouseStore:
     def land(self, asset_uid: str, name: str, body: bytes) -> Path:
         return land_page(self.landing, asset_uid, name, body)
 
-    def load(self, asset_uid: str, form_id: str, files: list[Path], advance_cursor: bool) -> LoadResult:
-        return load_page(self.conn, asset_uid, form_id, files, advance_cursor)
+    def set_aside(self, file: Path) -> Path:
+        return set_aside(file)
+
+    def stage(self, file: Path) -> PageInfo:
+        return stage_page(self.conn, file)
+
+    def discard(self) -> None:
+        discard_pending(self.conn)
+
+    def commit(self, asset_uid: str, form_id: str, advance_cursor: bool) -> LoadResult:
+        return commit_pages(self.conn, asset_uid, form_id, advance_cursor)
 
     def reconcile(self, asset_uid: str, listing: list[tuple[int, str, str | None]],
                   up_to_id: int) -> Reconciliation:
         return reconcile(self.conn, asset_uid, listing, up_to_id)
 
     def record_form(self, form_id: str, asset: dict[str, Any]) -> bool:
-        """Keep the form's deployed content; True when it differs from what was kept before."""
+        """Keep the form's deployed content; True (and staging marked stale) when it differs
+        from what was kept before."""
         content = json.dumps(asset.get("content") or {}, sort_keys=True, ensure_ascii=False)
         before = self.conn.execute("SELECT md5(CAST(content AS VARCHAR)) FROM forms WHERE form_id = ?",
                                    [form_id]).fetchone()
@@ -45,13 +68,17 @@ class WarehouseStore:
         """, [form_id, asset["uid"], asset.get("name"), asset.get("deployed_version_id"), content])
         after = self.conn.execute("SELECT md5(CAST(content AS VARCHAR)) FROM forms WHERE form_id = ?",
                                   [form_id]).fetchone()
-        return before is None or before != after
+        changed = before is None or before != after
+        if changed:
+            mark_stale(self.conn, asset["uid"])
+        return changed
 
-    def has_tables(self, schema: Any) -> bool:
+    def needs_rebuild(self, schema: Any) -> bool:
+        """True when the form's staging tables are missing or older than its raw rows."""
         names = {t.name for t in schema.tables}
         found = {row[0] for row in self.conn.execute(
             "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
-        return names <= found
+        return not names <= found or is_stale(self.conn, schema.asset_uid)
 
     def rebuild(self, schema: Any) -> StagingResult:
         return build_form_tables(self.conn, schema)
