@@ -86,9 +86,9 @@ def set_aside(file: Path) -> Path:
 def _ensure_pending(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(f"""
         CREATE TEMP TABLE IF NOT EXISTS {PENDING} (
-            payload JSON, id_json JSON, _uuid VARCHAR, root_uuid VARCHAR, version VARCHAR,
+            payload JSON, _id BIGINT, _uuid VARCHAR, root_uuid VARCHAR, version VARCHAR,
             submission_time VARCHAR, validation_status VARCHAR, landing_file VARCHAR,
-            is_object BOOLEAN)""")
+            page_next VARCHAR)""")
 
 
 def stage_page(conn: duckdb.DuckDBPyConnection, file: Path) -> PageInfo:
@@ -102,37 +102,34 @@ def stage_page(conn: duckdb.DuckDBPyConnection, file: Path) -> PageInfo:
     # gzip trailer holds it), not a huge constant.
     with open(file, "rb") as handle:
         handle.seek(-4, os.SEEK_END)
-        size = int.from_bytes(handle.read(4), "little")
+        limit = max(int.from_bytes(handle.read(4), "little"), 1 << 16) + 16
+    source = (f"(SELECT json_transform(json, '{PAGE_SHAPE}') AS page FROM read_json_objects("
+              "?, format = 'auto', maximum_object_size = ?))")
     try:
         conn.execute(f"""
-            CREATE OR REPLACE TEMP TABLE raw_page AS
-            SELECT json_transform(json, '{PAGE_SHAPE}') AS page
-            FROM read_json_objects(?, format = 'auto', maximum_object_size = ?)
-        """, [name, max(size, 1 << 16) + 16])
-        ok = conn.execute("SELECT count(*) = 1 AND bool_and(page.results IS NOT NULL) "
-                          "FROM raw_page").fetchone()[0]
+            INSERT INTO {PENDING}
+            SELECT r, CASE WHEN json_type(m._id) IN ('UBIGINT', 'BIGINT')
+                           THEN CAST(m._id AS BIGINT) END,
+                   m._uuid, m."meta/rootUuid", m.__version__, m._submission_time,
+                   m._validation_status.uid, ?, page_next
+            FROM (SELECT r, page_next, json_transform(r, '{RECORD_META}') AS m
+                  FROM (SELECT unnest(page.results) AS r, page.next AS page_next FROM {source}))
+        """, [name, name, limit])
+        size, last_id, page_next = conn.execute(
+            f"SELECT count(*), max(_id), any_value(page_next) FROM {PENDING} WHERE landing_file = ?",
+            [name]).fetchone()
+        if not size:  # an empty page, or not a data page at all: look at the envelope
+            ok, page_next = conn.execute(
+                f"SELECT count(*) = 1 AND bool_and(page.results IS NOT NULL), any_value(page.next) "
+                f"FROM {source}", [name, limit]).fetchone()
+            if not ok:
+                raise PageUnreadableError(
+                    f"the data page landed as {name} is not a KoboToolbox data page (an object "
+                    "with a 'results' list)")
     except duckdb.InvalidInputException as err:
         raise PageUnreadableError(f"the data page landed as {name} is not valid JSON "
                                   f"({str(err).splitlines()[0]})") from err
-    if not ok:
-        raise PageUnreadableError(f"the data page landed as {name} is not a KoboToolbox data "
-                                  "page (an object with a 'results' list)")
-    before = conn.execute(f"SELECT count(*) FROM {PENDING}").fetchone()[0]
-    conn.execute(f"""
-        INSERT INTO {PENDING}
-        SELECT r, m._id, m._uuid, m."meta/rootUuid", m.__version__, m._submission_time,
-               m._validation_status.uid, ?, json_type(r) = 'OBJECT'
-        FROM (SELECT r, json_transform(r, '{RECORD_META}') AS m
-              FROM (SELECT unnest(page.results) AS r FROM raw_page))
-    """, [name])
-    size, last_id, has_next = conn.execute(f"""
-        SELECT (SELECT count(*) FROM {PENDING}) - ?,
-               (SELECT max(TRY_CAST(id_json AS BIGINT)) FROM {PENDING}
-                WHERE landing_file = ? AND json_type(id_json) IN ('UBIGINT', 'BIGINT')),
-               (SELECT page.next IS NOT NULL AND page.next <> '' FROM raw_page)
-    """, [before, name]).fetchone()
-    conn.execute("DROP TABLE raw_page")
-    return PageInfo(size, last_id, bool(has_next) and size > 0)
+    return PageInfo(size, last_id, bool(page_next) and size > 0)
 
 
 def discard_pending(conn: duckdb.DuckDBPyConnection) -> None:
@@ -153,18 +150,15 @@ def commit_pages(conn: duckdb.DuckDBPyConnection, asset_uid: str, form_id: str,
     try:
         conn.execute(f"""
             CREATE OR REPLACE TEMP TABLE incoming AS
-            SELECT payload,
-                   CASE WHEN json_type(id_json) IN ('UBIGINT', 'BIGINT')
-                        THEN CAST(id_json AS BIGINT) END AS _id,
-                   _uuid, root_uuid, version, TRY_CAST(submission_time AS TIMESTAMP) AS submission_time,
-                   validation_status, md5(payload) AS payload_hash, landing_file, is_object
+            SELECT payload, _id, _uuid, root_uuid, version, TRY_CAST(submission_time AS TIMESTAMP) AS submission_time,
+                   validation_status, md5(payload) AS payload_hash, landing_file
             FROM {PENDING}
             QUALIFY row_number() OVER (PARTITION BY _id, _uuid ORDER BY landing_file DESC) = 1
                  OR _id IS NULL OR _uuid IS NULL""")
         result.quarantined = conn.execute("""
             INSERT INTO quarantine
             SELECT ?, ?, _id, _uuid,
-                   CASE WHEN NOT is_object THEN 'record is not a JSON object'
+                   CASE WHEN json_type(payload) <> 'OBJECT' THEN 'record is not a JSON object'
                         WHEN _id IS NULL THEN 'record has no integer _id'
                         ELSE 'record has no _uuid' END,
                    CAST(payload AS VARCHAR), landing_file, now()

@@ -83,11 +83,12 @@ def _spec(schema: FormSchema, table: Table, extra: list[str]) -> dict:
 
 def _build(conn: duckdb.DuckDBPyConnection, schema: FormSchema) -> StagingResult:
     form, uid = schema.form_id, schema.asset_uid
-    conn.execute("""
-        CREATE OR REPLACE TEMP TABLE stg_current AS
+    # a view, not a copy: the payloads are read where they are stored
+    conn.execute(f"""
+        CREATE OR REPLACE TEMP VIEW stg_current AS
         SELECT _id, _uuid, validation_status, payload FROM raw_submissions
-        WHERE asset_uid = ? AND superseded_at IS NULL AND deleted_at IS NULL
-    """, [uid])
+        WHERE asset_uid = {lit(uid)} AND superseded_at IS NULL AND deleted_at IS NULL
+    """)
     known = {f.xpath for f in schema.main.fields} | {t.path for t in schema.tables}
     keys = [row[0] for row in conn.execute(
         "SELECT DISTINCT unnest(json_keys(payload)) AS k FROM stg_current ORDER BY k").fetchall()]
@@ -95,9 +96,11 @@ def _build(conn: duckdb.DuckDBPyConnection, schema: FormSchema) -> StagingResult
     spec = json.dumps(_spec(schema, schema.main, extra))
     conn.execute(f"""
         CREATE OR REPLACE TEMP TABLE stg_level_0 AS
-        SELECT row_number() OVER (ORDER BY _id) AS _index, _id AS _submission__id, _uuid,
-               validation_status, json_transform(payload, {lit(spec)}) AS r
-        FROM stg_current
+        SELECT k._index, c._id AS _submission__id, c._uuid, c.validation_status,
+               json_transform(c.payload, {lit(spec)}) AS r
+        FROM stg_current c
+        JOIN (SELECT _id, row_number() OVER (ORDER BY _id) AS _index FROM stg_current) k
+          USING (_id)
     """)
 
     bad: list[tuple[int, str]] = []
@@ -147,8 +150,9 @@ def _build(conn: duckdb.DuckDBPyConnection, schema: FormSchema) -> StagingResult
         _write_table(conn, schema, table, levels[table.name], extra if table is schema.main else [])
     _write_long(conn, schema, order, levels)
     submissions = conn.execute(f"SELECT count(*) FROM {q(schema.main.name)}").fetchone()[0]
-    for tmp in [*levels.values(), "stg_current", "stg_bad"]:
+    for tmp in [*levels.values(), "stg_bad"]:
         conn.execute(f"DROP TABLE IF EXISTS {tmp}")
+    conn.execute("DROP VIEW IF EXISTS stg_current")
     conn.execute("""
         INSERT INTO staging_state VALUES (?, false, now())
         ON CONFLICT (asset_uid) DO UPDATE SET stale = false, changed_at = excluded.changed_at
