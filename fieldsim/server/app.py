@@ -62,6 +62,15 @@ def asset_routes(server: Server) -> list[Route]:
         results = [serial.version_item(v, asset["uid"], base_url(request)) for v in rows]
         return JSONResponse({"count": len(results), "next": None, "previous": None, "results": results})
 
+    async def version(request: Request) -> Response:
+        _user, asset = server.owned(request, request.path_params["uid"])
+        if asset is None:
+            return detail("Not found.", 404)
+        found = serial.version_detail(store, asset, request.path_params["vid"], base_url(request))
+        if found is None:
+            return detail("Not found.", 404)
+        return JSONResponse(found)
+
     async def import_create(request: Request) -> Response:
         user = server.user(request)
         if user is None:
@@ -149,6 +158,7 @@ def asset_routes(server: Server) -> list[Route]:
         Route("/api/v2/assets/", guarded(asset_list), methods=["GET"]),
         Route("/api/v2/assets/{uid}/", guarded(asset_detail), methods=["GET"]),
         Route("/api/v2/assets/{uid}/versions/", guarded(versions), methods=["GET"]),
+        Route("/api/v2/assets/{uid}/versions/{vid}/", guarded(version), methods=["GET"]),
         Route("/api/v2/imports/", guarded(import_create), methods=["POST"]),
         Route("/api/v2/imports/{uid}/", guarded(import_detail), methods=["GET"]),
         Route("/api/v2/assets/{uid}/deployment/", guarded(deployment), methods=["GET", "POST", "PATCH"]),

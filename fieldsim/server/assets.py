@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
-from fieldsim.server.content import summary
+from fieldsim.server.content import build_content, summary
+from fieldsim.server.ids import ALPHABET
 from fieldsim.server.store import Store
 
 PERMISSIONS = ("add_submissions", "change_asset", "change_submissions", "delete_submissions",
@@ -151,3 +154,29 @@ def version_item(row: Any, asset_uid: str, base: str) -> dict[str, Any]:
             "content_hash": row["content_hash"],
             "date_deployed": row["date_deployed"] if row["date_deployed"] else False,
             "date_modified": row["date_modified"]}
+
+
+def version_detail(store: Store, asset: dict[str, Any], version_uid: str, base: str) -> dict[str, Any] | None:
+    """One version as kpi's ``AssetVersionSerializer`` gives it: the list item plus the
+    ``content`` of that version (None when the asset has no such version)."""
+    row = store.one("SELECT uid, content_hash, date_modified, date_deployed, content FROM versions "
+                    "WHERE asset_uid = ? AND uid = ?", (asset["uid"], version_uid))
+    if row is None:
+        return None
+    return {**version_item(row, asset["uid"], base),
+            "content": version_content(asset, version_uid, json.loads(row["content"])["book"])}
+
+
+def version_content(asset: dict[str, Any], version_uid: str, book: dict[str, Any]) -> dict[str, Any]:
+    """The content of a version. The current one is the asset's content; an older one is built
+    again from the XLSForm sheets the store keeps, with ``$kuid`` values derived from the
+    version uid so every read gives the same content, as kpi's stored copy does."""
+    if version_uid == asset["version_id"]:
+        return asset["content"]
+    content, _title = build_content(book)
+    if not content["settings"].get("id_string"):  # the import took it from the file name
+        content["settings"]["id_string"] = (asset["content"].get("settings") or {}).get("id_string")
+    for i, row in enumerate([*content["survey"], *content["choices"]]):
+        digest = hashlib.sha1(f"{version_uid}:{i}".encode()).digest()
+        row["$kuid"] = "".join(ALPHABET[b % len(ALPHABET)] for b in digest[:9])
+    return content
