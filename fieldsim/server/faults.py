@@ -1,11 +1,14 @@
 """Seedable fault injection (off by default): added latency, a share of requests answered with
-502/503/504, connections dropped mid-body, a slow page and a slow import task.
+502/503/504, connections dropped mid-body, bodies cut short behind a 200, a slow page and a slow
+import task.
 
 Spec: comma-separated ``key=value``: ``latency`` (seconds added to every request),
 ``error_rate`` (share answered 502/503/504), ``drop_rate`` (share whose body is cut off),
-``slow_page`` (seconds added to data pages), ``import_delay`` (seconds an import task stays
+``truncate_rate`` (share of 200 answers whose body is cut in half but sent as a whole one, with
+the Content-Length of the cut body, as a proxy whose buffer filled up does: only the JSON shows
+it), ``slow_page`` (seconds added to data pages), ``import_delay`` (seconds an import task stays
 ``processing`` before it runs, as when Celery is busy), ``seed`` (for the random choices).
-Example: ``latency=0.05,error_rate=0.25,drop_rate=0.05,slow_page=2.0,seed=7``.
+Example: ``latency=0.05,error_rate=0.25,drop_rate=0.05,truncate_rate=0.1,slow_page=2.0,seed=7``.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-KEYS = {"latency", "error_rate", "drop_rate", "slow_page", "import_delay", "seed"}
-RATES = {"error_rate", "drop_rate"}
+KEYS = {"latency", "error_rate", "drop_rate", "truncate_rate", "slow_page", "import_delay", "seed"}
+RATES = {"error_rate", "drop_rate", "truncate_rate"}
 
 
 class FaultSpecError(ValueError):
@@ -45,6 +48,7 @@ class Faults:
     latency: float = 0.0
     error_rate: float = 0.0
     drop_rate: float = 0.0
+    truncate_rate: float = 0.0
     slow_page: float = 0.0
     import_delay: float = 0.0  # applied by the import task, not by the middleware
     seed: int | None = None
@@ -73,7 +77,8 @@ class Faults:
     @property
     def active(self) -> bool:
         """Whether the middleware has anything to do."""
-        return any((self.latency, self.error_rate, self.drop_rate, self.slow_page))
+        return any((self.latency, self.error_rate, self.drop_rate, self.truncate_rate,
+                    self.slow_page))
 
 
 class FaultMiddleware:
@@ -93,6 +98,8 @@ class FaultMiddleware:
             error = self.rng.random() < self.faults.error_rate
             status = self.rng.choice((502, 503, 504))
             drop = self.rng.random() < self.faults.drop_rate
+            # drawn only when asked for, so the other faults of a seed stay where they were
+            truncate = bool(self.faults.truncate_rate) and self.rng.random() < self.faults.truncate_rate
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
         if self.faults.slow_page and scope["path"].rstrip("/").endswith("/data"):
@@ -102,6 +109,9 @@ class FaultMiddleware:
             await send({"type": "http.response.start", "status": status,
                         "headers": [(b"content-type", b"text/html"), (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
+            return
+        if truncate and not drop:
+            await self.app(scope, receive, _truncating(send))
             return
         if not drop:
             await self.app(scope, receive, send)
@@ -116,3 +126,29 @@ class FaultMiddleware:
             await send(message)
 
         await self.app(scope, receive, cut)
+
+
+def _truncating(send: Send) -> Send:
+    """A ``send`` that holds a 200 answer back, then sends the first half of its body as if it
+    were all of it (Content-Length of the half); other answers pass unchanged."""
+    start: dict | None = None
+    chunks: list[bytes] = []
+
+    async def cut(message: dict) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start" and message.get("status") == 200:
+            start = message
+            return
+        if start is None or message["type"] != "http.response.body":
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        body = b"".join(chunks)
+        body = body[: len(body) // 2]
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    return cut
