@@ -22,6 +22,7 @@ from etl.http import HttpClient
 from etl.settings import Settings
 
 PAGE_LIMIT = 1000
+PAGE_ATTEMPTS = 4  # a page that arrives whole but unreadable is fetched this many times
 ASSETS = "api/v2/assets/"
 
 
@@ -102,6 +103,36 @@ class KoboClient:
             if form_id_of(asset) == form_id:
                 return asset
         return None
+
+    def versions(self, uid: str) -> list[dict[str, Any]]:
+        """Every version of an asset (``uid``, ``content_hash``, ``date_deployed`` — ``false``
+        for a version never deployed — and ``date_modified``), newest first, following ``next``."""
+        versions: list[dict[str, Any]] = []
+        url: str | None = f"{ASSETS}{uid}/versions/"
+        while url:
+            page = self.http.get_json(url)
+            versions += page.get("results") or []
+            url = page.get("next")
+        return versions
+
+    def deployed_version_ids(self, asset: dict[str, Any]) -> list[str]:
+        """The uids of every version of ``asset`` that was ever deployed, newest first.
+
+        The asset detail lists them under ``deployed_versions`` (a page of at most 100); when
+        that page has a ``next`` link, or the server sends no such field, the versions list is
+        read instead."""
+        listed = asset.get("deployed_versions")
+        if isinstance(listed, dict) and isinstance(listed.get("results"), list) and not listed.get("next"):
+            rows = listed["results"]
+        else:
+            rows = [v for v in self.versions(asset["uid"]) if v.get("date_deployed")]
+        return [v["uid"] for v in rows if isinstance(v, dict) and v.get("uid")]
+
+    def version(self, uid: str, version_uid: str) -> dict[str, Any]:
+        """One version of an asset with its ``content`` as it was then (kpi's
+        ``AssetVersionSerializer``: ``uid``, ``url``, ``content_hash``, ``date_deployed``,
+        ``date_modified``, ``content``)."""
+        return self.http.get_json(f"{ASSETS}{uid}/versions/{version_uid}/")
 
     # --- imports and deployment ----------------------------------------------------------------
 
@@ -205,11 +236,28 @@ class KoboClient:
         """Yield parsed data pages of records with ``_id`` > ``after_id`` in ``_id`` order."""
         last = after_id
         while True:
-            page = Page.from_body(self.data_page(uid, last, fields=fields, limit=limit, query=query))
+            page = self._readable_page(uid, last, fields=fields, limit=limit, query=query)
             yield page
             if not page.has_next or page.last_id is None:
                 return
             last = page.last_id
+
+    def _readable_page(self, uid: str, after_id: int, **params: Any) -> Page:
+        """One parsed page; a page that arrives whole (HTTP 200) but cannot be read, as when a
+        proxy cuts the body, is fetched again with backoff a few times before giving up."""
+        for attempt in range(PAGE_ATTEMPTS):
+            body = self.data_page(uid, after_id, **params)
+            try:
+                return Page.from_body(body)
+            except PageUnreadableError as err:
+                problem = err
+                if attempt + 1 < PAGE_ATTEMPTS:
+                    self.http.pause(attempt)
+        raise PageUnreadableError(
+            f"the page of records after _id {after_id} of asset {uid} could not be read in "
+            f"{PAGE_ATTEMPTS} attempts ({problem}): the server, or a proxy in front of it, answers "
+            "something that is not a KoboToolbox data page. Everything stored before this page "
+            "is kept; run the command again once the server is healthy.")
 
     def submissions_by_id(self, uid: str, ids: list[int]) -> Iterator[Page]:
         """Pages holding exactly the records with these ``_id`` values (for refetching edits)."""

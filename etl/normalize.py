@@ -3,13 +3,16 @@
 Normalisation is driven by the asset's ``content`` from the API (not by our indicator list), so it
 works for any KoboToolbox form: each question becomes a typed column of the submissions table or
 of the table of the repeat it sits in; select_multiple questions get one 0/1 column per choice;
-geopoints are split; labels are kept per language. The tables are built from the raw payloads by
-SQL in the warehouse (``warehouse.staging``); this module only describes them.
+geopoints are split; labels are kept per language. Submissions keep the shape of the version they
+were filled in, so the columns of every deployed version are unioned (the current content wins
+where versions disagree). The tables are built from the raw payloads by SQL in the warehouse
+(``warehouse.staging``); this module only describes them.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,14 +88,65 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "form"
 
 
-def form_schema(form_id: str, asset: dict[str, Any]) -> FormSchema:
-    """Describe the tables of ``asset`` from its ``content``."""
-    content = asset.get("content") or {}
-    languages = tuple(_language_code(t) for t in content.get("translations") or [None])
+def form_schema(form_id: str, asset: dict[str, Any],
+                older_contents: Iterable[dict[str, Any]] = ()) -> FormSchema:
+    """Describe the tables of ``asset`` from its ``content``, unioned with ``older_contents``
+    (the content of every other deployed version, newest first).
+
+    Submissions keep the shape of the version they were filled in, so a question that exists only
+    in an older version still gets its typed column (in its repeat's table when it sat in one),
+    its answers and its labels. The current content wins for a question's type, choice list and
+    labels; a question, repeat or choice known only to older versions is added after the current
+    ones, as the newest version that has it describes it.
+    """
+    contents = [asset.get("content") or {}, *(c for c in older_contents if c)]
     main = f"submissions_{safe_name(form_id)}"
     tables: dict[str, dict[str, Any]] = {"": {"name": main, "parent": None, "fields": []}}
+    used: dict[str, set[str]] = {"": set(META)}  # column names per table
+    table_names = {main}
+    fields: set[str] = set()  # xpaths of the questions described so far
+    languages: list[str] = []
+    choices: dict[str, list[tuple[str, dict[str, str]]]] = {}
+
+    for content in contents:
+        langs = tuple(_language_code(t) for t in content.get("translations") or [None])
+        languages += [lang for lang in langs if lang not in languages]
+        for item in _rows(content):
+            if item[0] == "repeat":
+                _, xpath, name, parent = item
+                if xpath in tables or xpath in fields or parent not in tables:
+                    continue  # known already, or a question elsewhere: the newer shape wins
+                table = _unique_table(f"repeat_{safe_name(form_id)}__{safe_name(name)}", xpath,
+                                      form_id, table_names)
+                tables[xpath] = {"name": table, "parent": tables[parent]["name"], "fields": []}
+                used[xpath] = set()
+                continue
+            _, xpath, name, owner, kind, list_name, label = item
+            if xpath in fields or xpath in tables or owner not in tables:
+                continue
+            fields.add(xpath)
+            column = _unique(name, xpath, used[owner])
+            tables[owner]["fields"].append(
+                Field(xpath, column, kind, list_name, _labels(label, langs)))
+        for choice in content.get("choices") or []:
+            name = str(choice.get("name") or choice.get("$autovalue"))
+            known = choices.setdefault(choice.get("list_name"), [])
+            if all(existing != name for existing, _ in known):
+                known.append((name, _labels(choice.get("label"), langs)))
+    return FormSchema(
+        form_id=form_id,
+        asset_uid=asset["uid"],
+        languages=tuple(languages),
+        tables=tuple(Table(t["name"], path, t["parent"], tuple(t["fields"]))
+                     for path, t in tables.items()),
+        choices={k: tuple(v) for k, v in choices.items()},
+    )
+
+
+def _rows(content: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+    """The repeats and questions of one content in order: ``("repeat", xpath, name, parent)``
+    and ``("question", xpath, name, owner repeat, kind, list name, label)``."""
     stack: list[tuple[str, str]] = []  # (type, xpath) of the open groups and repeats
-    used: dict[str, set[str]] = {"": set(META)}
 
     def current_repeat() -> str:
         for kind, path in reversed(stack):
@@ -101,18 +155,18 @@ def form_schema(form_id: str, asset: dict[str, Any]) -> FormSchema:
         return ""
 
     for row in content.get("survey") or []:
-        qtype = str(row.get("type", ""))
+        qtype = " ".join(str(row.get("type", "")).split())
+        if qtype in ("begin group", "end group", "begin repeat", "end repeat"):
+            qtype = qtype.replace(" ", "_")  # unexpanded content of older versions
         name = row.get("name") or row.get("$autoname")
-        xpath = row.get("$xpath") or _xpath(stack, name)
+        xpath = row.get("$xpath") or (_xpath(stack, name) if name else None)
         if qtype == "begin_group":
-            stack.append(("group", xpath))
+            stack.append(("group", xpath or ""))
             continue
         if qtype == "begin_repeat":
-            parent = current_repeat()
-            table = f"repeat_{safe_name(form_id)}__{safe_name(name)}"
-            tables[xpath] = {"name": table, "parent": tables[parent]["name"], "fields": []}
-            used[xpath] = set()
-            stack.append(("repeat", xpath))
+            if name:
+                yield ("repeat", xpath, name, current_repeat())
+            stack.append(("repeat", xpath or ""))
             continue
         if qtype in ("end_group", "end_repeat"):
             if stack:
@@ -121,30 +175,23 @@ def form_schema(form_id: str, asset: dict[str, Any]) -> FormSchema:
         if qtype in SKIPPED or not name:
             continue
         base = qtype.split(" ")[0]
-        kind = KINDS.get(base, "text")
         list_name = row.get("select_from_list_name") or (qtype.split(" ")[1] if " " in qtype else None)
-        owner = current_repeat()
-        column = _unique(name, xpath, used[owner])
-        labels = _labels(row.get("label"), languages)
-        tables[owner]["fields"].append(Field(xpath, column, kind, list_name, labels))
+        yield ("question", xpath, name, current_repeat(), KINDS.get(base, "text"), list_name,
+               row.get("label"))
 
-    choices: dict[str, list[tuple[str, dict[str, str]]]] = {}
-    for choice in content.get("choices") or []:
-        name = choice.get("name") or choice.get("$autovalue")
-        choices.setdefault(choice.get("list_name"), []).append(
-            (str(name), _labels(choice.get("label"), languages)))
-    return FormSchema(
-        form_id=form_id,
-        asset_uid=asset["uid"],
-        languages=languages,
-        tables=tuple(Table(t["name"], path, t["parent"], tuple(t["fields"]))
-                     for path, t in tables.items()),
-        choices={k: tuple(v) for k, v in choices.items()},
-    )
+
+def _unique_table(name: str, xpath: str, form_id: str, taken: set[str]) -> str:
+    """A repeat's table name; the repeat's path joined by '__' when another repeat has the name."""
+    if name in taken:
+        name = f"repeat_{safe_name(form_id)}__{safe_name(xpath.replace('/', '__'))}"
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
 
 
 def _xpath(stack: list[tuple[str, str]], name: str) -> str:
-    return f"{stack[-1][1]}/{name}" if stack else name
+    return f"{stack[-1][1]}/{name}" if stack and stack[-1][1] else name
 
 
 def _unique(name: str, xpath: str, used: set[str]) -> str:

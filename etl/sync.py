@@ -3,14 +3,17 @@
 For each form: pages of records after the cursor are landed, read by the store straight from
 the landed file, and committed ten at a time with the cursor; then a cheap reconciliation pass lists only ``_id``, ``_uuid``
 and ``_validation_status`` of every live record to find deletions, edits (a changed ``_uuid``:
-those records are fetched again) and validation changes; then the form's staging tables are
-rebuilt when the store marks them stale (the mark commits with the change, so a run killed
+those records are fetched again) and validation changes; then the content of every other
+version the submissions may use (each deployed one, and any ``__version__`` they name) is
+fetched once and kept, so the tables union the columns of all versions; then the form's staging
+tables are rebuilt when the store marks them stale (the mark commits with the change, so a run killed
 before the rebuild still rebuilds next time). Persistence is the store's job (``warehouse.store``), so this
 module knows nothing of DuckDB.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,13 +21,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from aimak.errors import PageUnreadableError
-from etl.kobo import KoboClient, form_id_of
+from aimak.errors import KoboNotFoundError, PageUnreadableError
+from etl.kobo import PAGE_ATTEMPTS, PAGE_LIMIT, KoboClient, form_id_of
 from etl.normalize import FormSchema, form_schema
 
 LISTING_FIELDS = ["_id", "_uuid", "_validation_status"]
 LOAD_BATCH = 10  # pages per warehouse transaction: a killed run re-reads at most this many
-PAGE_ATTEMPTS = 4  # a page that arrives whole but unreadable is fetched again this many times
+# kpi version uids ('v' + shortuuid); older servers may put an XLSForm version string in
+# __version__, which names no version to fetch
+VERSION_UID = re.compile(r"v[0-9A-Za-z]{1,63}")
 
 
 class PageReach(Protocol):
@@ -43,6 +48,11 @@ class SyncStore(Protocol):
     def reconcile(self, asset_uid: str, listing: list[tuple[int, str, str | None]],
                   up_to_id: int) -> Any: ...
     def record_form(self, form_id: str, asset: dict[str, Any]) -> bool: ...
+    def data_versions(self, asset_uid: str) -> set[str]: ...
+    def fetched_versions(self, asset_uid: str) -> set[str]: ...
+    def keep_version(self, asset_uid: str, version_uid: str, content: dict[str, Any] | None,
+                     date_modified: str | None) -> None: ...
+    def version_contents(self, asset_uid: str, version_uids: set[str]) -> list[dict[str, Any]]: ...
     def needs_rebuild(self, schema: FormSchema) -> bool: ...
     def rebuild(self, schema: FormSchema) -> Any: ...
 
@@ -97,20 +107,21 @@ def deployed_assets(client: KoboClient, form: str | None = None) -> list[dict[st
 
 
 def sync_form(client: KoboClient, store: SyncStore, asset: dict[str, Any],
-              on_progress: Callable[[Progress], None] | None = None) -> FormSyncResult:
-    """Bring one form's warehouse tables up to date with the server."""
+              on_progress: Callable[[Progress], None] | None = None,
+              page_limit: int = PAGE_LIMIT) -> FormSyncResult:
+    """Bring one form's warehouse tables up to date with the server (``page_limit`` records
+    per data page: the server's maximum, smaller only in tests)."""
     started = time.monotonic()
     uid, form_id = asset["uid"], form_id_of(asset)
     result = FormSyncResult(form_id, uid)
     progress = Progress(form_id)
     store.record_form(form_id, asset)  # marks staging stale when the content changed
-    schema = form_schema(form_id, asset)
     store.discard()
 
     after = store.cursor(uid)
     staged = 0
     while True:
-        page = _pull(client, store, uid, after)
+        page = _pull(client, store, uid, after, page_limit)
         if not page.size:
             break
         staged += 1
@@ -149,6 +160,7 @@ def sync_form(client: KoboClient, store: SyncStore, asset: dict[str, Any],
         result.edited += loaded.edited
         result.quarantined += loaded.quarantined
 
+    schema = form_schema(form_id, asset, older_contents=_older_contents(client, store, asset))
     if store.needs_rebuild(schema):
         built = store.rebuild(schema)
         result.submissions, result.rebuilt = built.submissions, True
@@ -157,11 +169,31 @@ def sync_form(client: KoboClient, store: SyncStore, asset: dict[str, Any],
     return result
 
 
-def _pull(client: KoboClient, store: SyncStore, uid: str, after: int) -> PageReach:
+def _older_contents(client: KoboClient, store: SyncStore,
+                    asset: dict[str, Any]) -> list[dict[str, Any]]:
+    """The contents of the form's other versions that matter (every deployed one, and any a
+    live submission names in ``__version__``), newest first; each is fetched from the server
+    once and kept in the warehouse. The asset's current version is its ``content`` already."""
+    uid = asset["uid"]
+    named = {v for v in store.data_versions(uid) if VERSION_UID.fullmatch(v)}  # a uid, not any text
+    wanted = (set(client.deployed_version_ids(asset)) | named) - {asset.get("version_id")}
+    for version_uid in sorted(wanted - store.fetched_versions(uid)):
+        try:
+            version = client.version(uid, version_uid)
+        except KoboNotFoundError:  # a __version__ that names no version of this asset
+            store.keep_version(uid, version_uid, None, None)
+            continue
+        content = version.get("content") if isinstance(version, dict) else None
+        store.keep_version(uid, version_uid, content if isinstance(content, dict) else None,
+                           version.get("date_modified") if isinstance(version, dict) else None)
+    return store.version_contents(uid, wanted)
+
+
+def _pull(client: KoboClient, store: SyncStore, uid: str, after: int, limit: int) -> PageReach:
     """Fetch, land and stage the page after ``after``; a page that arrives whole but cannot be
     read is set aside (kept under ``rejected/``) and fetched again with backoff."""
     for attempt in range(PAGE_ATTEMPTS):
-        file = store.land(uid, f"after-{after:012d}", client.data_page(uid, after))
+        file = store.land(uid, f"after-{after:012d}", client.data_page(uid, after, limit=limit))
         try:
             return store.stage(file)
         except PageUnreadableError as err:

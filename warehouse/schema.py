@@ -90,6 +90,18 @@ MIGRATIONS: list[tuple[str, str]] = [
             changed_at TIMESTAMP NOT NULL
         );
     """),
+    ("003_form_versions", """
+        -- the content of every version a form's submissions may have been filled in, fetched
+        -- once from the server (content NULL: the server does not know that version)
+        CREATE TABLE form_versions (
+            asset_uid VARCHAR NOT NULL,
+            version_uid VARCHAR NOT NULL,
+            content JSON,
+            date_modified VARCHAR,
+            fetched_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (asset_uid, version_uid)
+        );
+    """),
 ]
 
 

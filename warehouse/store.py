@@ -73,6 +73,50 @@ class WarehouseStore:
             mark_stale(self.conn, asset["uid"])
         return changed
 
+    def data_versions(self, asset_uid: str) -> set[str]:
+        """The ``__version__`` values of the form's live raw rows."""
+        return {row[0] for row in self.conn.execute("""
+            SELECT DISTINCT version FROM raw_submissions
+            WHERE asset_uid = ? AND superseded_at IS NULL AND deleted_at IS NULL
+              AND version IS NOT NULL
+        """, [asset_uid]).fetchall()}
+
+    def fetched_versions(self, asset_uid: str) -> set[str]:
+        """The versions whose content was fetched already (or that the server did not know)."""
+        return {row[0] for row in self.conn.execute(
+            "SELECT version_uid FROM form_versions WHERE asset_uid = ?", [asset_uid]).fetchall()}
+
+    def keep_version(self, asset_uid: str, version_uid: str, content: dict[str, Any] | None,
+                     date_modified: str | None) -> None:
+        """Keep one version's content (None: the server does not know the version); a content
+        kept for the first time marks staging stale in the same transaction, as the tables may
+        gain columns from it."""
+        text = None if content is None else json.dumps(content, sort_keys=True, ensure_ascii=False)
+        self.conn.execute("BEGIN TRANSACTION")
+        try:
+            self.conn.execute("""
+                INSERT INTO form_versions VALUES (?, ?, ?, ?, now())
+                ON CONFLICT (asset_uid, version_uid) DO UPDATE SET content = excluded.content,
+                    date_modified = excluded.date_modified, fetched_at = excluded.fetched_at
+            """, [asset_uid, version_uid, text, date_modified])
+            if content is not None:
+                mark_stale(self.conn, asset_uid)
+            self.conn.execute("COMMIT")
+        except Exception:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    def version_contents(self, asset_uid: str, version_uids: set[str]) -> list[dict[str, Any]]:
+        """The kept contents of those versions, newest first."""
+        if not version_uids:
+            return []
+        rows = self.conn.execute("""
+            SELECT CAST(content AS VARCHAR) FROM form_versions
+            WHERE asset_uid = ? AND content IS NOT NULL AND list_contains(?, version_uid)
+            ORDER BY date_modified DESC NULLS LAST, version_uid
+        """, [asset_uid, sorted(version_uids)]).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
     def needs_rebuild(self, schema: Any) -> bool:
         """True when the form's staging tables are missing or older than its raw rows."""
         names = {t.name for t in schema.tables}
