@@ -43,6 +43,22 @@ def household_form(version: int = 1) -> FormSpec:
     return FormSpec(FORM_ID, T("Household"), "en", survey, choices)
 
 
+def household_form_trimmed() -> FormSpec:
+    """A later version of :func:`household_form` (1) that drops questions and renames one: the
+    geopoint ``location`` (main table) and ``member_age`` (repeat ``members``) are gone,
+    ``hh_size`` is now ``people``, and the water source ``river`` is no longer offered."""
+    spec = household_form(1)
+    survey = []
+    for row in spec.survey:
+        if row.name in ("location", "member_age"):
+            continue
+        if row.name == "hh_size":
+            row = Row("integer", "people", label=T("People"), required="yes", constraint=". > 0 and . < 40")
+        survey.append(row)
+    choices = [c for c in spec.choices if c.name != "river"]
+    return FormSpec(FORM_ID, T("Household"), "en", survey, choices)
+
+
 class Field:
     """A tiny field team: fills the deployed XForm with JavaRosa and posts it over OpenRosa."""
 

@@ -186,3 +186,110 @@ def test_staging__keeps_row_count_and_unique_columns(tmp_path_factory, asset, pa
                                           "WHERE table_name = 'submissions_wash'").fetchall()]
     assert len(columns) == len(set(columns))
     conn.close()
+
+
+@pytest.fixture(scope="module")
+def older(asset):
+    """An older version of the contract's form, as older kpi stored it (one language, 'begin
+    group' and 'select_one list' spellings): hh_size was text; hh_income, member_school,
+    treatment_days, the repeat 'visits' and the water source 'rainwater' exist only here."""
+    return {
+        "translations": ["English (en)"],
+        "survey": [
+            {"type": "begin group", "name": "hh_info", "label": ["Household"]},
+            {"type": "text", "name": "village", "label": ["Village (old label)"]},
+            {"type": "text", "name": "hh_size", "label": ["Size (old)"]},
+            {"type": "decimal", "name": "hh_income", "label": ["Monthly income"]},
+            {"type": "end group"},
+            {"type": "select_multiple water_src", "name": "water_sources", "label": ["Water"]},
+            {"type": "begin repeat", "name": "hh_members"},
+            {"type": "text", "name": "member_name"},
+            {"type": "select_one yes_no", "name": "member_school", "label": ["At school?"]},
+            {"type": "begin repeat", "name": "treatments"},
+            {"type": "integer", "name": "treatment_days", "label": ["Days"]},
+            {"type": "end repeat"},
+            {"type": "end repeat"},
+            {"type": "begin repeat", "name": "visits"},
+            {"type": "date", "name": "visit_date", "label": ["Visit date"]},
+            {"type": "end repeat"},
+        ],
+        "choices": [
+            {"list_name": "water_src", "name": "piped", "label": ["Piped (old label)"]},
+            {"list_name": "water_src", "name": "rainwater", "label": ["Rainwater"]},
+        ],
+        "settings": {"id_string": "wash"},
+    }
+
+
+def test_form_schema__older_versions_add_their_questions_the_current_one_wins(asset, older):
+    schema = form_schema("wash", asset, older_contents=[older])
+    current = form_schema("wash", asset)
+    assert [t.name for t in schema.tables] == [t.name for t in current.tables] + ["repeat_wash__visits"]
+    assert schema.table("visits").parent == "submissions_wash"
+    main = {f.column: f for f in schema.main.fields}
+    assert [f.column for f in schema.main.fields][: len(current.main.fields)] == [f.column for f in current.main.fields]
+    assert main["hh_size"].kind == "integer" and main["hh_size"].labels == current.main.fields[
+        [f.column for f in current.main.fields].index("hh_size")].labels  # the current one wins
+    assert (main["hh_income"].xpath, main["hh_income"].kind, main["hh_income"].labels) == \
+        ("hh_info/hh_income", "decimal", {"en": "Monthly income"})
+    members = {f.column: f for f in schema.table("hh_members").fields}
+    assert (members["member_school"].kind, members["member_school"].list_name) == ("select_one", "yes_no")
+    assert {f.column: f.kind for f in schema.table("hh_members/treatments").fields}["treatment_days"] == "integer"
+    assert {f.column: f.kind for f in schema.table("visits").fields} == {"visit_date": "date"}
+    water = dict(schema.choices["water_src"])
+    assert list(water)[-1] == "rainwater" and water["rainwater"] == {"en": "Rainwater"}
+    assert water["piped"] == {"en": "Piped water", "fr": "Eau courante"}
+    assert schema.languages == ("en", "fr")
+
+
+def test_staging__a_record_of_an_older_version_fills_its_typed_columns(warehouse, asset, page, older):
+    conn, landing = warehouse
+    old = copy.deepcopy(page["results"][0])
+    old.update({"_id": 7, "_uuid": "old-version", "__version__": "vOld", "hh_info/hh_size": "3",
+                "hh_info/hh_income": "1200.5", "water_sources": "rainwater piped",
+                "visits": [{"visits/visit_date": "2026-01-05"}, {"visits/visit_date": "2026-02-05"}]})
+    old["hh_members"][0]["hh_members/member_school"] = "yes"
+    old["hh_members"][0]["hh_members/treatments"] = [{"hh_members/treatments/treatment_days": "4"}]
+    load(conn, landing, asset, [*page["results"], old])
+    result = build_form_tables(conn, form_schema("wash", asset, older_contents=[older]))
+    assert result.quarantined == 0 and result.submissions == 4
+    assert conn.execute('SELECT hh_income, "water_sources/rainwater", "water_sources/piped" '
+                        "FROM submissions_wash WHERE _id = 7").fetchone() == (1200.5, 1, 1)
+    assert conn.execute("SELECT member_school FROM repeat_wash__hh_members WHERE _submission__id = 7 "
+                        "AND member_school IS NOT NULL").fetchall() == [("yes",)]
+    assert conn.execute("SELECT treatment_days FROM repeat_wash__treatments WHERE _submission__id = 7 "
+                        "AND treatment_days IS NOT NULL").fetchall() == [(4,)]
+    visits = conn.execute("SELECT visit_date, _parent_table_name FROM repeat_wash__visits ORDER BY _index").fetchall()
+    assert [v[0].isoformat() for v in visits] == ["2026-01-05", "2026-02-05"]
+    assert visits[0][1] == "submissions_wash"
+    answers = conn.execute("SELECT repeat_path, question, value FROM answers WHERE submission_id = 7 "
+                           "AND question IN ('hh_income', 'visit_date', 'treatment_days') ORDER BY ALL").fetchall()
+    assert answers == [("", "hh_income", "1200.5"), ("hh_members/treatments", "treatment_days", "4"),
+                       ("visits", "visit_date", "2026-01-05"), ("visits", "visit_date", "2026-02-05")]
+    assert conn.execute("SELECT choice FROM select_multiple WHERE submission_id = 7 ORDER BY 1").fetchall() == [
+        ("piped",), ("rainwater",)]
+    labels = set(conn.execute("SELECT question, choice, language, label FROM labels").fetchall())
+    assert {("hh_income", None, "en", "Monthly income"), ("visit_date", None, "en", "Visit date"),
+            ("water_sources", "rainwater", "en", "Rainwater")} <= labels
+    assert ("hh_size", None, "en", "Size (old)") not in labels
+
+
+def test_staging_stale_mark__commits_with_the_load_and_survives_a_process_that_died(tmp_path, asset, page):
+    from warehouse.store import WarehouseStore
+
+    schema = form_schema("wash", asset)
+    conn = connect(tmp_path / "w.duckdb")
+    store = WarehouseStore(conn, tmp_path / "landing")
+    load(conn, tmp_path / "landing", asset, page["results"][:2])
+    store.rebuild(schema)
+    assert not store.needs_rebuild(schema)
+    load(conn, tmp_path / "landing", asset, page["results"][2:], name="p2")  # loaded; then the process dies
+    conn.close()
+    conn = connect(tmp_path / "w.duckdb")
+    store = WarehouseStore(conn, tmp_path / "landing")
+    assert store.needs_rebuild(schema)  # the tables exist, but are older than the raw rows
+    assert conn.execute("SELECT count(*) FROM submissions_wash").fetchone() == (2,)
+    assert store.rebuild(schema).submissions == 3 and not store.needs_rebuild(schema)
+    load(conn, tmp_path / "landing", asset, page["results"], name="p3")  # nothing new
+    assert not store.needs_rebuild(schema)
+    conn.close()
