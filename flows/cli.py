@@ -127,7 +127,8 @@ def server(
              "attachment ids).")] = False,
     faults: Annotated[str | None, typer.Option(
         help="Fault injection for tests, comma-separated key=value: latency (s added to every request), "
-             "error_rate (share answered 502/503/504), drop_rate (share cut off mid-body), slow_page "
+             "error_rate (share answered 502/503/504), drop_rate (share cut off mid-body), truncate_rate "
+             "(share of 200 answers whose body is cut in half but sent as whole), slow_page "
              "(s added to data pages), import_delay (s an import task stays 'processing'), seed. "
              "Example: 'latency=0.05,error_rate=0.25,drop_rate=0.05,slow_page=2,seed=7'.")] = None,
 ) -> None:
