@@ -234,8 +234,15 @@ public final class AimakFiller {
         final Set<String> repeatPaths = new HashSet<>();
         /** preload nodes: handler/params -> generic reference */
         final Map<String, TreeReference> preloads = new HashMap<>();
+        /**
+         * Whether re-committing an unchanged answer can change the instance: volatile functions
+         * (now(), random(), uuid(), once(), randomize()), setvalue actions, or itemset questions
+         * that copy nodes. Only then does the final check need FormDef.validate's re-commit.
+         */
+        final boolean recommitMatters;
+        boolean complexQuestions = false;
 
-        LoadedForm(String path, long mtime, long size, FormDef fd) {
+        LoadedForm(String path, long mtime, long size, FormDef fd, String text) {
             this.path = path;
             this.mtime = mtime;
             this.size = size;
@@ -243,6 +250,7 @@ public final class AimakFiller {
             this.pristine = fd.getMainInstance().clone();
             scan(fd, new ArrayList<>());
             scanPreloads(pristine.getRoot());
+            this.recommitMatters = complexQuestions || VOLATILE.matcher(text).find();
         }
 
         void scan(IFormElement el, List<String> chain) {
@@ -265,6 +273,7 @@ public final class AimakFiller {
                         scan(g, chain);
                     }
                 } else if (k instanceof QuestionDef) {
+                    complexQuestions |= ((QuestionDef) k).isComplex();
                     TreeReference ref = (TreeReference) ((QuestionDef) k).getBind().getReference();
                     repeatChain.put(ref.getNameLast(), chain);
                     questionPaths.add(genericPath(ref));
@@ -295,6 +304,14 @@ public final class AimakFiller {
     }
 
     static LoadedForm load(String path) throws Exception {
+        return load(path, null);
+    }
+
+    /**
+     * The parsed form for one UI language: one FormDef per (file, language), so a run that
+     * alternates enumerators' languages does not re-localise the whole form before each fill.
+     */
+    static LoadedForm load(String path, String lang) throws Exception {
         if (path == null || path.isEmpty()) {
             throw new IllegalArgumentException("the request has no 'form' (path of an XForm XML file)");
         }
@@ -302,20 +319,21 @@ public final class AimakFiller {
         if (!file.isFile()) {
             throw new IllegalArgumentException("form file not found: " + path);
         }
-        LoadedForm f = FORMS.get(path);
+        String key = lang == null ? path : path + "\u0000" + lang;
+        LoadedForm f = FORMS.get(key);
         if (f != null && f.mtime == file.lastModified() && f.size == file.length()) {
             return f;
         }
         String stem = file.getName().replaceFirst("\\.[^.]*$", "");
         File media = new File(file.getAbsoluteFile().getParentFile(), stem + "-media");
         mediaDir = media.isDirectory() ? media : file.getAbsoluteFile().getParentFile();
-        FormDef fd;
-        try (InputStream in = new FileInputStream(file)) {
-            fd = XFormUtils.getFormFromInputStream(in);
-        }
+        long mtime = file.lastModified();
+        long size = file.length();
+        byte[] bytes = java.nio.file.Files.readAllBytes(file.toPath());
+        FormDef fd = XFormUtils.getFormFromInputStream(new java.io.ByteArrayInputStream(bytes));
         fd.getEvaluationContext().addFunctionHandler(new PulldataStub());
-        f = new LoadedForm(path, file.lastModified(), file.length(), fd);
-        FORMS.put(path, f);
+        f = new LoadedForm(path, mtime, size, fd, new String(bytes, StandardCharsets.UTF_8));
+        FORMS.put(key, f);
         return f;
     }
 
@@ -423,6 +441,8 @@ public final class AimakFiller {
 
     static final Pattern INDEXED_KEY = Pattern.compile("^([^\\[\\]/]+)((?:\\[\\d+\\])+)$");
     static final Pattern INDEX = Pattern.compile("\\[(\\d+)\\]");
+    static final Pattern VOLATILE = Pattern.compile(
+        "\\b(?:now|random|randomize|uuid|once)\\s*\\(|setvalue");
     static final Pattern COUNT_SELECTED_MAX = Pattern.compile("count-selected\\(\\s*\\.\\s*\\)\\s*(<=|<)\\s*(\\d+)");
     static final Pattern DOT_CMP = Pattern.compile("(?<![\\w/$])\\.\\s*(>=|<=|>|<|=)\\s*(-?\\d+(?:\\.\\d+)?)");
     static final Pattern CMP_DOT = Pattern.compile("(-?\\d+(?:\\.\\d+)?)\\s*(>=|<=|>|<)\\s*\\.(?![\\w/])");
@@ -455,7 +475,7 @@ public final class AimakFiller {
 
         Fill(JsonNode req) throws Exception {
             this.req = req;
-            this.form = load(req.path("form").asText(null));
+            this.form = load(req.path("form").asText(null), req.path("lang").asText(""));
             this.fd = form.fd;
             this.auto = req.path("auto").asBoolean(false);
             JsonNode seed = req.get("seed");
@@ -541,7 +561,10 @@ public final class AimakFiller {
             Localizer loc = fd.getLocalizer();
             if (loc != null) {
                 String lang = req.path("lang").asText(null);
-                loc.setLocale(lang == null || lang.isEmpty() ? loc.getDefaultLocale() : resolveLanguage(loc, lang));
+                String locale = lang == null || lang.isEmpty() ? loc.getDefaultLocale() : resolveLanguage(loc, lang);
+                if (!locale.equals(loc.getLocale())) {  // this FormDef serves one language: set once
+                    loc.setLocale(locale);
+                }
             } else if (!req.path("lang").asText("").isEmpty()) {
                 // a form without translations: any language shows the same labels
             }
@@ -574,12 +597,26 @@ public final class AimakFiller {
             fec = new FormEntryController(fem);
             walk();
 
-            ValidateOutcome vo = fd.validate(true);
-            if (vo != null && vo.failedPrompt != null) {
-                FormEntryPrompt p = fem.getQuestionPrompt(vo.failedPrompt);
-                String path = canonicalPath(vo.failedPrompt.getReference());
+            FormIndex failed = null;
+            int outcome = FormEntryController.ANSWER_OK;
+            if (form.recommitMatters) {
+                ValidateOutcome vo = fd.validate(true);
+                if (vo != null) {
+                    failed = vo.failedPrompt;
+                    outcome = vo.outcome;
+                }
+            } else {
+                Object[] vo = checkAnswers();
+                if (vo != null) {
+                    failed = (FormIndex) vo[0];
+                    outcome = (Integer) vo[1];
+                }
+            }
+            if (failed != null) {
+                FormEntryPrompt p = fem.getQuestionPrompt(failed);
+                String path = canonicalPath(failed.getReference());
                 if (!errorPaths.contains(path)) {
-                    String kind = vo.outcome == FormEntryController.ANSWER_CONSTRAINT_VIOLATED ? "constraint" : "required";
+                    String kind = outcome == FormEntryController.ANSWER_CONSTRAINT_VIOLATED ? "constraint" : "required";
                     String msg = kind.equals("constraint") ? constraintText(p, p.getAnswerValue()) : requiredText(p);
                     error(kind, p, path, p.getAnswerValue() == null ? null : p.getAnswerValue().uncast().getString(), msg, null);
                 }
@@ -619,6 +656,35 @@ public final class AimakFiller {
             reply.put("instanceID", idNode == null ? null : valueOf(idNode));
             reply.set("errors", errors);
             return reply;
+        }
+
+        /**
+         * FormDef.validate(true) without its side effect: it walks the form as Collect does at
+         * finalisation and answers every relevant question again with its own value, which
+         * re-runs every dependent calculation, relevance and constraint (a quarter of a fill's
+         * time). When nothing in the form can change on an unchanged value (recommitMatters is
+         * false) the re-commit is a no-op, so the same walk with the same required and
+         * constraint checks (FormEntryController.answerQuestion's order) gives the same outcome.
+         * Returns {failed index, ANSWER_* code} or null.
+         */
+        Object[] checkAnswers() {
+            FormEntryModel model = new FormEntryModel(fd);
+            FormEntryController c = new FormEntryController(model);
+            c.jumpToIndex(FormIndex.createBeginningOfFormIndex());
+            int ev;
+            while ((ev = c.stepToNextEvent()) != FormEntryController.EVENT_END_OF_FORM) {
+                if (ev != FormEntryController.EVENT_QUESTION) continue;
+                FormIndex idx = model.getFormIndex();
+                IAnswerData value = model.getQuestionPrompt(idx).getAnswerValue();
+                TreeElement element = fd.getMainInstance().resolveReference(idx.getReference());
+                if (element.isRequired() && value == null) {
+                    return new Object[] {idx, FormEntryController.ANSWER_REQUIRED_BUT_EMPTY};
+                }
+                if (!fd.evaluateConstraint(idx.getReference(), value)) {
+                    return new Object[] {idx, FormEntryController.ANSWER_CONSTRAINT_VIOLATED};
+                }
+            }
+            return null;
         }
 
         String resolveLanguage(Localizer loc, String lang) {
