@@ -42,6 +42,11 @@ def parse_instance(xml: bytes, repeats: set[str], media_paths: set[str]) -> Pars
         root = ET.fromstring(xml)
     except ET.ParseError as err:
         raise InstanceError("Improperly formatted XML.") from err
+    return flatten(root, repeats, media_paths)
+
+
+def flatten(root: ET.Element, repeats: set[str], media_paths: set[str]) -> Parsed:
+    """:func:`parse_instance` of an already parsed instance (the server reads the XML once)."""
     form_id = root.attrib.get("id") or _local(root.tag)
     answers: dict[str, Any] = {}
     media: dict[str, str] = {}

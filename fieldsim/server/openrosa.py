@@ -20,7 +20,7 @@ from starlette.routing import Route
 from fieldsim.server import ids
 from fieldsim.server.auth import AuthFailure
 from fieldsim.server.content import build_content
-from fieldsim.server.instance import InstanceError, first_geopoint, parse_instance, to_json
+from fieldsim.server.instance import InstanceError, first_geopoint, flatten, to_json
 
 if TYPE_CHECKING:
     from fieldsim.server.state import Server
@@ -205,14 +205,14 @@ def openrosa_routes(server: Server) -> list[Route]:
         except ET.ParseError:
             return message("Improperly formatted XML.", 400)
         form_uid = root.attrib.get("id") or root.tag
-        asset = store.asset(form_uid)
+        asset = store.deployment(form_uid)
         if asset is None or asset["owner"] != user or asset["deployed_version_id"] is None:
             return message("Form does not exist on this account", 404)
         if not asset["deployment_active"]:
             return message("Form is not active", 405)
         repeats, media, geo = form_shape(asset, named_version(root))
         try:
-            parsed = parse_instance(xml, repeats, media)
+            parsed = flatten(root, repeats, media)
         except InstanceError as err:
             return message(str(err), 400)
         return save(request, user, asset, parsed, xml, files, geo)
@@ -276,11 +276,21 @@ def openrosa_routes(server: Server) -> list[Route]:
                     db.execute("DELETE FROM attachments WHERE id = ?", (row["id"],))
                     stale.append(row["path"])
         else:
+            # A new record is written once, whole: its id is the next AUTOINCREMENT value, known
+            # here because BEGIN IMMEDIATE holds the write lock (ids are never reused).
             root_uuid, submitted = parsed.instance_id, stamp.strftime("%Y-%m-%dT%H:%M:%S")
-            submission_id = db.execute(
-                "INSERT INTO submissions (asset_uid, uuid, root_uuid, xml_hash, submission_time, "
-                "submitted_by, body) VALUES (?, ?, ?, ?, ?, ?, '{}')",
-                (uid, uuid, root_uuid, xml_hash, submitted, user)).lastrowid
+            last = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'submissions'").fetchone()
+            submission_id = (last[0] if last is not None else 0) + 1
+            files_added = store_files(db, asset, submission_id, root_uuid, parsed, files, new=True)
+            record = to_json(parsed, submission_id=submission_id, xform_id=uid, root_uuid=root_uuid,
+                             attachments=attachment_items(db, asset, submission_id, root_uuid)
+                             if files_added else [],
+                             geolocation=first_geopoint(parsed.answers, geo), submission_time=submitted)
+            db.execute("INSERT INTO submissions (id, asset_uid, uuid, root_uuid, xml_hash, "
+                       "submission_time, submitted_by, body, xml) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (submission_id, uid, uuid, root_uuid, xml_hash, submitted, user,
+                        json.dumps(record, ensure_ascii=False), xml))
+            return 201, stale
         store_files(db, asset, submission_id, root_uuid, parsed, files)
         record = to_json(parsed, submission_id=submission_id, xform_id=uid, root_uuid=root_uuid,
                          attachments=attachment_items(db, asset, submission_id, root_uuid),
@@ -300,16 +310,18 @@ def openrosa_routes(server: Server) -> list[Route]:
                         headers={**headers(), "Location": f"{base(request)}/submission"})
 
     def store_files(db: Any, asset: dict[str, Any], submission_id: int, root_uuid: str, parsed: Any,
-                    files: dict[str, bytes]) -> int:
-        """Save the uploaded files the instance names; return how many were new."""
+                    files: dict[str, bytes], new: bool = False) -> int:
+        """Save the uploaded files the instance names; return how many were new. ``new``: the
+        submission is not stored yet, so it has no files to compare with."""
         added = 0
         folder = store.folder / "media" / asset["uid"] / root_uuid.removeprefix("uuid:")
         for basename, xpath in parsed.media.items():
             data = files.get(basename)
             if data is None:
                 continue
-            known = db.execute("SELECT path FROM attachments WHERE submission_id = ? AND basename = ?",
-                               (submission_id, basename)).fetchone()
+            known = None if new else db.execute(
+                "SELECT path FROM attachments WHERE submission_id = ? AND basename = ?",
+                (submission_id, basename)).fetchone()
             if known is not None:
                 if Path(known["path"]).read_bytes() != data:
                     raise ConflictingFile(basename)

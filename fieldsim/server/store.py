@@ -155,6 +155,13 @@ class Store:
         asset["content"] = json.loads(asset["content"])
         return asset
 
+    def deployment(self, uid: str) -> dict[str, Any] | None:
+        """What a submission needs of its asset (owner and deployment columns), without reading
+        and parsing the asset's content: that parse was most of the cost of a submission."""
+        row = self.one("SELECT uid, owner, deployed_version_id, deployment_active, deployment_uuid "
+                       "FROM assets WHERE uid = ?", (uid,))
+        return dict(row) if row is not None else None
+
     def assets_of(self, owner: str) -> list[dict[str, Any]]:
         rows = self.all("SELECT uid FROM assets WHERE owner = ? ORDER BY date_modified DESC, uid",
                         (owner,))
