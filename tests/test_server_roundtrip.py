@@ -11,12 +11,11 @@ import pytest
 import requests
 import xlsxwriter
 from fixtures.server.training import (
-    CHOICES,
     FORM_ID,
     LANGS,
     SURVEY,
-    TITLE,
     deployed_xform,
+    finish_form,
     import_form,
     instance,
     new_instance_id,
@@ -252,15 +251,7 @@ def write_flat_form(path):
     for i, (kind, name, en, ru, required, _extra) in enumerate(SURVEY, start=1):
         if kind != "calculate":
             survey.write_row(i, 0, [kinds.get(kind, kind), name, en, ru, required])
-    choices = book.add_worksheet("choices")
-    choices.write_row(0, 0, ["list_name", "name", f"label::{LANGS[0]}", f"label::{LANGS[1]}"])
-    for i, row in enumerate(CHOICES, start=1):
-        choices.write_row(i, 0, list(row))
-    settings = book.add_worksheet("settings")
-    settings.write_row(0, 0, ["form_id", "form_title", "default_language"])
-    settings.write_row(1, 0, [FORM_ID, TITLE, LANGS[0]])
-    book.close()
-    return path
+    return finish_form(book, path)
 
 
 def test_submission__parsed_against_the_version_it_names_not_the_draft(tmp_path):
