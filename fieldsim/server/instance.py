@@ -51,26 +51,29 @@ def flatten(root: ET.Element, repeats: set[str], media_paths: set[str]) -> Parse
     answers: dict[str, Any] = {}
     media: dict[str, str] = {}
 
+    # ``prefix`` and ``shown`` end with "/" below the root: paths are built by one concatenation
     def walk(element: ET.Element, prefix: str, out: dict[str, Any], shown: str) -> None:
         counts: dict[str, int] = {}
         for child in element:
-            tag = _local(child.tag)
-            path = f"{prefix}/{tag}" if prefix else tag
+            tag = child.tag
+            if tag[:1] == "{":
+                tag = tag[tag.rindex("}") + 1:]
+            path = prefix + tag
             if path in repeats:
                 counts[tag] = counts.get(tag, 0) + 1
                 item: dict[str, Any] = {}
-                walk(child, path, item, f"{shown}/{tag}[{counts[tag]}]" if shown else f"{tag}[{counts[tag]}]")
+                walk(child, path + "/", item, f"{shown}{tag}[{counts[tag]}]/")
                 if item:
                     out.setdefault(path, []).append(item)
             elif len(child):
-                walk(child, path, out, f"{shown}/{tag}" if shown else tag)
+                walk(child, path + "/", out, shown + tag + "/")
             else:
                 text = child.text
-                if text is None or text.strip() == "":
+                if not text or text.isspace():
                     continue
                 out[path] = text
                 if path in media_paths:
-                    media[text] = f"{shown}/{tag}" if shown else tag
+                    media[text] = shown + tag
 
     walk(root, "", answers, "")
     instance_id = answers.get("meta/instanceID")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from email.utils import formatdate
@@ -47,6 +48,59 @@ def dict_to_xml(form_id: str, answers: dict[str, Any]) -> bytes:
 
     fill(root, answers)
     return ET.tostring(root, encoding="utf-8")
+
+
+_BOUNDARY = re.compile(r'boundary=(?:"([^"\\]+)"|([^;\s"]+))', re.IGNORECASE)
+_DISPOSITION = re.compile(rb'form-data((?:\s*;\s*(?:name|filename)="[^"\\\r\n]*")+)\s*;?\s*', re.IGNORECASE)
+_PARAM = re.compile(rb'\s*;\s*(name|filename)="([^"\\\r\n]*)"', re.IGNORECASE)
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def split_multipart(content_type: str, body: bytes) -> list[tuple[str, str | None, bytes]] | None:
+    """The parts of a plain ``multipart/form-data`` body as (field name, file name or None,
+    bytes), the shape ODK Collect sends, without the streaming parser's per-byte callbacks.
+
+    Returns None for anything less plain (a preamble, quoted-pair escapes or ``filename*``,
+    a part without its ``Content-Disposition``, no closing delimiter): the caller then reads
+    the body with Starlette's full parser, so such bodies are read exactly as before.
+    """
+    if content_type.partition(";")[0].strip().lower() != "multipart/form-data":
+        return None
+    found = _BOUNDARY.search(content_type)
+    if found is None:
+        return None
+    delimiter = b"\r\n--" + (found.group(1) or found.group(2)).encode("latin-1")
+    pieces = (b"\r\n" + body).split(delimiter)
+    if len(pieces) < 3 or pieces[0] or not pieces[-1].startswith(b"--"):
+        return None
+    parts = []
+    for piece in pieces[1:-1]:
+        if piece[:2] != b"\r\n":
+            return None
+        head, blank, data = piece[2:].partition(b"\r\n\r\n")
+        if not blank:
+            return None
+        params = None
+        for line in head.split(b"\r\n"):
+            key, colon, value = line.partition(b":")
+            if not colon:
+                return None
+            if key.strip().lower() == b"content-disposition":
+                disposition = _DISPOSITION.fullmatch(value.strip())
+                if disposition is None or params is not None:
+                    return None
+                params = {k.lower(): v for k, v in _PARAM.findall(disposition.group(1))}
+        if params is None or b"name" not in params:
+            return None
+        filename = params.get(b"filename")
+        parts.append((_text(params[b"name"]), None if filename is None else _text(filename), data))
+    return parts
 
 
 def headers() -> dict[str, str]:
@@ -173,13 +227,20 @@ def openrosa_routes(server: Server) -> list[Route]:
             return Response(status_code=204, headers=headers())
         if request.headers.get("content-type", "").startswith("application/json"):
             return await json_submission(request, user)
-        form = await request.form()
-        part = form.get("xml_submission_file")
-        if part is None or not hasattr(part, "read"):
+        parts = split_multipart(request.headers.get("content-type", ""), await request.body())
+        if parts is None:  # not the plain shape: Starlette's parser (it reads the cached body)
+            form = await request.form()
+            parts = [(k, v.filename, await v.read()) if hasattr(v, "read") else (k, None, b"")
+                     for k, v in form.multi_items()]
+        xml = None
+        files = {}
+        for name, filename, data in parts:  # a repeated name: the last one wins, as in FormData
+            if name == "xml_submission_file":
+                xml = data if filename is not None else None
+            elif filename:
+                files[filename] = data
+        if xml is None:
             return message("Received empty submission. No instance was created", 400)
-        xml = await part.read()
-        files = {v.filename: await v.read() for k, v in form.multi_items()
-                 if k != "xml_submission_file" and hasattr(v, "read") and v.filename}
         return receive(request, user, xml, files)
 
     async def json_submission(request: Request, user: str) -> Response:
@@ -314,11 +375,11 @@ def openrosa_routes(server: Server) -> list[Route]:
         """Save the uploaded files the instance names; return how many were new. ``new``: the
         submission is not stored yet, so it has no files to compare with."""
         added = 0
-        folder = store.folder / "media" / asset["uid"] / root_uuid.removeprefix("uuid:")
         for basename, xpath in parsed.media.items():
             data = files.get(basename)
             if data is None:
                 continue
+            folder = store.folder / "media" / asset["uid"] / root_uuid.removeprefix("uuid:")
             known = None if new else db.execute(
                 "SELECT path FROM attachments WHERE submission_id = ? AND basename = ?",
                 (submission_id, basename)).fetchone()
