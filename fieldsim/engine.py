@@ -327,6 +327,7 @@ class FormEngine:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._finalizer: weakref.finalize | None = None
+        self._resolved: dict[Path | str, str] = {}  # form path -> absolute path (resolve() is lstat heavy)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -437,14 +438,19 @@ class FormEngine:
 
     # -- requests --------------------------------------------------------------------
 
+    def _form_path(self, form: Path | str) -> str:
+        resolved = self._resolved.get(form)
+        if resolved is None:  # the JVM re-reads a file whose size or mtime changed, not its path
+            resolved = self._resolved[form] = str(Path(form).resolve())
+        return resolved
+
     def _payload(self, req: FillRequest, rid: int) -> bytes:
-        form = Path(req.form)
         geopoint = req.geopoint
         if isinstance(geopoint, tuple | list):
             geopoint = " ".join(str(x) for x in geopoint)
         body = {
             "id": rid,
-            "form": str(form.resolve()),
+            "form": self._form_path(req.form),
             "answers": dict(req.answers or {}),
             "repeats": dict(req.repeats or {}),
             "auto": bool(req.auto),
@@ -583,7 +589,7 @@ class FormEngine:
 
             def writer() -> None:
                 try:
-                    for count, req in enumerate(requests, 1):
+                    for req in requests:
                         proc = self._proc
                         if proc is None or proc.stdin is None:
                             return
@@ -598,9 +604,9 @@ class FormEngine:
                         data = self._payload(req, rid)
                         pending.put((rid, req))
                         proc.stdin.write(data)
-                        # flush at once while the JVM may be idle, in batches once it is busy
-                        if pending.qsize() < 8 or count % 32 == 0:
-                            proc.stdin.flush()
+                        # every request at once: a request left in the buffer while the JVM
+                        # runs dry costs more than a pipe write (the JVM reads whole batches)
+                        proc.stdin.flush()
                     proc = self._proc
                     if proc is not None and proc.stdin is not None:
                         proc.stdin.flush()

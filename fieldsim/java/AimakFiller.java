@@ -126,6 +126,7 @@ public final class AimakFiller {
         raw.flush();
 
         String line;
+        long flushed = System.nanoTime();
         while ((line = in.readLine()) != null) {
             if (line.isBlank()) {
                 continue;
@@ -149,9 +150,13 @@ public final class AimakFiller {
                 reply.set("id", id);
             }
             write(raw, reply);
-            // Flush only when no request is waiting: low latency in lockstep, big writes when pipelined.
-            if (!in.ready()) {
+            // Flush when no request is waiting (low latency in lockstep, big writes when
+            // pipelined), and at least every millisecond so that a reader waiting on a stream of
+            // slow fills is not kept waiting for a whole buffer.
+            long now = System.nanoTime();
+            if (!in.ready() || now - flushed > 1_000_000L) {
                 raw.flush();
+                flushed = now;
             }
         }
         raw.flush();
@@ -232,6 +237,8 @@ public final class AimakFiller {
         final Map<String, Boolean> repeatCounted = new HashMap<>();
         /** generic paths (/data/a/b) of repeats */
         final Set<String> repeatPaths = new HashSet<>();
+        /** names of the questions (any of them, names may repeat) that sit inside a repeat */
+        final Set<String> namesInRepeats = new HashSet<>();
         /** preload nodes: handler/params -> generic reference */
         final Map<String, TreeReference> preloads = new HashMap<>();
         /**
@@ -276,6 +283,7 @@ public final class AimakFiller {
                     complexQuestions |= ((QuestionDef) k).isComplex();
                     TreeReference ref = (TreeReference) ((QuestionDef) k).getBind().getReference();
                     repeatChain.put(ref.getNameLast(), chain);
+                    if (!chain.isEmpty()) namesInRepeats.add(ref.getNameLast());
                     questionPaths.add(genericPath(ref));
                 }
             }
@@ -316,19 +324,26 @@ public final class AimakFiller {
             throw new IllegalArgumentException("the request has no 'form' (path of an XForm XML file)");
         }
         File file = new File(path);
-        if (!file.isFile()) {
+        java.nio.file.attribute.BasicFileAttributes attributes;  // one stat per fill, not three
+        try {
+            attributes = java.nio.file.Files.readAttributes(file.toPath(),
+                java.nio.file.attribute.BasicFileAttributes.class);
+        } catch (java.io.IOException | java.nio.file.InvalidPathException e) {
+            attributes = null;
+        }
+        if (attributes == null || !attributes.isRegularFile()) {
             throw new IllegalArgumentException("form file not found: " + path);
         }
         String key = lang == null ? path : path + "\u0000" + lang;
         LoadedForm f = FORMS.get(key);
-        if (f != null && f.mtime == file.lastModified() && f.size == file.length()) {
+        long mtime = attributes.lastModifiedTime().toMillis();
+        long size = attributes.size();
+        if (f != null && f.mtime == mtime && f.size == size) {
             return f;
         }
         String stem = file.getName().replaceFirst("\\.[^.]*$", "");
         File media = new File(file.getAbsoluteFile().getParentFile(), stem + "-media");
         mediaDir = media.isDirectory() ? media : file.getAbsoluteFile().getParentFile();
-        long mtime = file.lastModified();
-        long size = file.length();
         byte[] bytes = java.nio.file.Files.readAllBytes(file.toPath());
         FormDef fd = XFormUtils.getFormFromInputStream(new java.io.ByteArrayInputStream(bytes));
         fd.getEvaluationContext().addFunctionHandler(new PulldataStub());
@@ -440,6 +455,7 @@ public final class AimakFiller {
     }
 
     static final Pattern INDEXED_KEY = Pattern.compile("^([^\\[\\]/]+)((?:\\[\\d+\\])+)$");
+    static final int[] NO_POSITIONS = new int[0];
     static final Pattern INDEX = Pattern.compile("\\[(\\d+)\\]");
     static final Pattern VOLATILE = Pattern.compile(
         "\\b(?:now|random|randomize|uuid|once)\\s*\\(|setvalue");
@@ -499,8 +515,8 @@ public final class AimakFiller {
                     byPath.put(key, e.getValue());
                     continue;
                 }
-                Matcher m = INDEXED_KEY.matcher(key);
-                if (m.matches()) {
+                Matcher m = key.indexOf('[') < 0 ? null : INDEXED_KEY.matcher(key);
+                if (m != null && m.matches()) {
                     Matcher im = INDEX.matcher(m.group(2));
                     List<Integer> idx = new ArrayList<>();
                     while (im.find()) {
@@ -954,15 +970,16 @@ public final class AimakFiller {
             if (p.isReadOnly()) return;  // notes and read-only questions
             TreeReference ref = idx.getReference();
             String name = ref.getNameLast();
-            String path = canonicalPath(ref);
-            int[] pos = repeatPositions(idx, false);
+            // the indexed path and the repeat positions only when something needs them
+            String path = byPath.isEmpty() ? null : canonicalPath(ref);
+            int[] pos = form.namesInRepeats.contains(name) ? repeatPositions(idx, false) : NO_POSITIONS;
             JsonNode v = lookup(name, path, pos);
             if (v == null) {
                 // auto mode keeps a default value that passes its constraint, as an enumerator would
                 if (auto && (p.getAnswerValue() == null || !fd.evaluateConstraint(ref, p.getAnswerValue()))) {
-                    autoAnswer(idx, p, name, path);
+                    autoAnswer(idx, p, name, canonicalPath(ref));
                 } else if (!auto && p.isRequired() && p.getAnswerValue() == null) {
-                    error("required", p, path, null, requiredText(p), null);
+                    error("required", p, canonicalPath(ref), null, requiredText(p), null);
                 }
                 return;
             }
@@ -971,14 +988,14 @@ public final class AimakFiller {
             try {
                 data = build(p, v);
             } catch (BadValue b) {
-                error("bad_value", p, path, shown, b.getMessage(), b.allowed);
+                error("bad_value", p, canonicalPath(ref), shown, b.getMessage(), b.allowed);
                 return;
             }
             int r = fec.answerQuestion(idx, data, true);
             if (r == FormEntryController.ANSWER_CONSTRAINT_VIOLATED) {
-                error("constraint", p, path, shown, constraintText(p, data), null);
+                error("constraint", p, canonicalPath(ref), shown, constraintText(p, data), null);
             } else if (r == FormEntryController.ANSWER_REQUIRED_BUT_EMPTY) {
-                error("required", p, path, shown, requiredText(p), null);
+                error("required", p, canonicalPath(ref), shown, requiredText(p), null);
             }
         }
 
