@@ -98,7 +98,9 @@ def run_simulate(forms: Path, root: Path, respondents: int) -> None:
               f"{result.deleted} deleted, validation {sum(result.validation.values())} set")
         print(f"  whole run (JVM start, formList, fill + post, supervision): {wall:.1f} s -> "
               f"{citizen / wall:.0f} citizen submissions/s")
-        print(f"  sending phase: {sending:.1f} s -> {result.posted / sending:.0f} posts/s")
+        print(f"  sending phase: {sending:.1f} s -> {result.posted / sending:.0f} posts/s "
+              f"(before it {marks['submitting'] - began:.1f} s: plan, formList, JVM start, first "
+              f"fill; supervision {marks['supervising_end'] - marks['supervising']:.1f} s)")
         print(f"  CPU: server {cpu_seconds(proc.pid) - server0:.1f} s, client Python "
               f"{own_cpu() - client0:.1f} s, JVM {children_cpu() - jvm0:.1f} s")
     finally:

@@ -10,15 +10,19 @@ sets validation statuses, and writes ``truth.json`` and ``fieldwork.csv`` into `
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import datetime as dt
+import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from aimak.errors import SimulationError
@@ -53,7 +57,16 @@ FORM_IDS = (CITIZEN, LSG, FOCUS)
 # whose compile threads compete for the cores the server and the client need; C2 only pays off
 # in much longer runs. A larger heap than the engine's default means fewer collections.
 JAVA_OPTIONS = ("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+# One JVM fills one instance at a time, and JavaRosa needs ~3.5 ms of CPU for a citizen interview:
+# a single JVM would be the slowest stage. Two share the fills on a 2-core machine (the server and
+# this process fill the gaps); more than the cores only adds competition.
+JVMS = max(1, min(2, os.cpu_count() or 1))
+# The posting threads wait on the server; with CPython's default 5 ms switch interval each of
+# their wake-ups waits for the answer-generating thread to drop the GIL, which capped a run at
+# ~180 posts/s. A short interval while simulating lets them in at once.
+SWITCH_INTERVAL = 0.0005
 Progress = Callable[[str, int, int], None]
+Item = TypeVar("Item")
 
 
 @dataclass
@@ -124,31 +137,56 @@ def simulate(server_url: str, token: str | None, *, respondents: int | None = No
              geography: Path = BUNDLED_GEOGRAPHY, start: dt.date | None = None,
              openrosa_url: str | None = None, workers: int = 4,
              keep_instances: bool = True,
-             java_options: tuple[str, ...] = JAVA_OPTIONS) -> SimulationResult:
+             java_options: tuple[str, ...] = JAVA_OPTIONS, jvms: int = JVMS) -> SimulationResult:
     """Run the simulated fieldwork against the server at ``server_url`` (the KPI base).
 
     ``respondents`` citizen interviews in total (default: the sample plan's), split by the sample
     plan; per municipality one LSG assessment and the focus groups of ``sample_plan.focus_groups``.
     Raises :class:`SimulationError` (a form is not deployed, JavaRosa refused an answer, the
-    server refused a submission).
+    server refused a submission). ``jvms`` JavaRosa processes fill in parallel, ``workers``
+    threads post.
     """
     began = time.perf_counter()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
+    try:
+        return _simulate(server_url, token, respondents, seed, out_dir, username, password,
+                         on_progress, definition, geography, start, openrosa_url, workers,
+                         keep_instances, java_options, max(1, jvms), began)
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def _simulate(server_url: str, token: str | None, respondents: int | None, seed: int,
+              out_dir: Path, username: str | None, password: str | None,
+              on_progress: Progress | None, definition: Path, geography: Path,
+              start: dt.date | None, openrosa_url: str | None, workers: int, keep_instances: bool,
+              java_options: tuple[str, ...], jvms: int, began: float) -> SimulationResult:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     progress = on_progress or (lambda stage, done, total: None)
-    study, geo = load_study(Path(definition), Path(geography))
-    plan = plan_sample(study, geo)
-    world = make_world(study, geo, seed)
-    people = draw_respondents(world, plan, respondents)
-    visits = plan_fieldwork(world, plan, people, start=start or default_start())
+    engines = [FormEngine(java_options=java_options) for _ in range(jvms)]
+    with contextlib.ExitStack() as stack:
+        for engine in engines:
+            stack.callback(engine.close)
+        # the JVMs start while the fieldwork is planned and the forms are found and downloaded
+        starter = ThreadPoolExecutor(len(engines), thread_name_prefix="aimak-jvm-start")
+        stack.callback(starter.shutdown)
+        started = [starter.submit(engine.start) for engine in engines]
+        study, geo = load_study(Path(definition), Path(geography))
+        plan = plan_sample(study, geo)
+        world = make_world(study, geo, seed)
+        people = draw_respondents(world, plan, respondents)
+        visits = plan_fieldwork(world, plan, people, start=start or default_start())
 
-    http = HttpClient(server_url, token)
-    if not token and username and password:
-        http.session.auth = (username, password)
-    kobo = KoboClient(http)
-    client = OpenRosaClient(openrosa_url or openrosa_base(server_url), token=token,
-                            username=username, password=password, pool=workers)
-    try:
+        http = HttpClient(server_url, token)
+        if not token and username and password:
+            http.session.auth = (username, password)
+        kobo = KoboClient(http)
+        stack.callback(kobo.close)
+        client = OpenRosaClient(openrosa_url or openrosa_base(server_url), token=token,
+                                username=username, password=password, pool=workers)
+        stack.callback(client.close)
         forms = discover_forms(kobo)
         missing = [f for f in FORM_IDS if f not in forms]
         if missing:
@@ -156,12 +194,11 @@ def simulate(server_url: str, token: str | None, *, respondents: int | None = No
                                   "run 'aimak forms deploy' first.")
         xforms = _download(client, forms, out_dir / "forms")
         result = SimulationResult(out_dir, out_dir / "truth.json", forms, xforms, visits)
+        for future in started:
+            future.result()
         _send_all(world, visits, xforms, client, result, out_dir, progress, workers, keep_instances,
-                  java_options)
+                  engines)
         _supervise(kobo, forms, visits, result, progress)
-    finally:
-        client.close()
-        kobo.close()
     result.seconds = time.perf_counter() - began
     summary = fieldwork_summary(visits) | {"forms": forms, "live_records": result.live,
                                             "warnings": result.warnings}
@@ -214,25 +251,60 @@ def _request(world: World, visit: Visit, xform: Path, answers: Answers, *,
         deprecated_id=visit.instance_id if edit else None)
 
 
+def _language(world: World, visit: Visit) -> str:
+    enumerator = world.enumerators.get(visit.enumerator)
+    return enumerator.language if enumerator else "ru"
+
+
+def _shares(items: list[Item], count: int, key: Callable[[Item], str]) -> list[list[Item]]:
+    """Split ``items`` over ``count`` engines, each key (the UI language) on one engine when the
+    split stays balanced: a JVM keeps one parsed form per language, so it parses and warms up
+    fewer. Otherwise every ``count``-th item. Each share keeps the order of ``items``."""
+    if count == 1:
+        return [items]
+    groups: dict[str, list[int]] = collections.defaultdict(list)
+    for index, item in enumerate(items):
+        groups[key(item)].append(index)
+    bins: list[list[int]] = [[] for _ in range(count)]
+    for name in sorted(groups, key=lambda k: (-len(groups[k]), k)):
+        min(bins, key=len).extend(groups[name])
+    if max(len(b) for b in bins) > 1.1 * len(items) / count + 8:
+        return [items[i::count] for i in range(count)]
+    return [[items[i] for i in sorted(b)] for b in bins]
+
+
 def _send_all(world: World, visits: list[Visit], xforms: dict[str, Path], client: OpenRosaClient,
               result: SimulationResult, out_dir: Path, progress: Progress, workers: int,
-              keep: bool, java_options: tuple[str, ...]) -> None:
+              keep: bool, engines: list[FormEngine]) -> None:
+    """Fill in every engine at once while ``workers`` threads post the instances in the order of
+    sending; then the resends, then the edits (filled with the rest, posted only after the
+    resends). The first failure (a refused fill or post) stops the run."""
     first = sorted((v for v in visits), key=lambda v: v.sent)
     later: list[tuple[dt.datetime, str, Visit]] = sorted(
         [(v.resend_at, "resend", v) for v in visits if v.resend_at]
         + [(v.edit_at, "edit", v) for v in visits if v.edit_at], key=lambda t: t[0])
+    edits = [visit for _, kind, visit in later if kind == "edit"]
     total = len(first) + len(later)
     done = [0]
     lock = threading.Lock()
     kept: dict[str, tuple[bytes, dict[str, bytes]]] = {}
+    held: dict[str, tuple[bytes, dict[str, bytes]]] = {}  # filled edits, by visit key
     resent = {v.key for v in visits if v.resend_at}
+    failures: list[BaseException] = []
+    stop = threading.Event()
 
     def post(xml: bytes, media: dict[str, bytes], visit: Visit, instance_id: str) -> None:
-        if keep:
-            folder = out_dir / "instances" / visit.form
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{instance_id.removeprefix('uuid:')}.xml").write_bytes(xml)
-        answer = client.submit(xml, media, instance_id=instance_id)
+        if stop.is_set():
+            return
+        try:
+            if keep:
+                folder = out_dir / "instances" / visit.form
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / f"{instance_id.removeprefix('uuid:')}.xml").write_bytes(xml)
+            answer = client.submit(xml, media, instance_id=instance_id)
+        except BaseException as exc:  # noqa: BLE001 - raised by the caller of _send_all
+            fail(exc)
+            return
         with lock:
             result.posted += 1
             result.accepted += answer.status == 201
@@ -240,49 +312,79 @@ def _send_all(world: World, visits: list[Visit], xforms: dict[str, Path], client
             done[0] += 1
             progress("submitting", done[0], total)
 
-    with FormEngine(java_options=java_options) as engine, ThreadPoolExecutor(workers) as pool:
-        slots = threading.BoundedSemaphore(workers * 4)
-        futures: collections.deque[Future] = collections.deque()
+    def fail(exc: BaseException) -> None:
+        with lock:
+            failures.append(exc)
+        stop.set()
 
-        def run(items: list[tuple[Visit, bool]]) -> None:
+    with ThreadPoolExecutor(workers, thread_name_prefix="aimak-post") as pool:
+        slots = threading.BoundedSemaphore(workers * 4)
+
+        def send(xml: bytes, media: dict[str, bytes], visit: Visit, instance_id: str) -> None:
+            slots.acquire()
+            try:
+                future = pool.submit(post, xml, media, visit, instance_id)
+            except BaseException:
+                slots.release()
+                raise
+            future.add_done_callback(lambda _f: slots.release())
+
+        def fill(engine: FormEngine, items: list[tuple[Visit, bool]]) -> None:
             meta: collections.deque[tuple[Visit, bool, Answers]] = collections.deque()
 
             def requests() -> Iterator[FillRequest]:
                 for visit, edit in items:
+                    if stop.is_set():
+                        return
                     answers = _answers(world, visit)
                     meta.append((visit, edit, answers))
                     yield _request(world, visit, xforms[visit.form], answers, edit=edit)
 
-            for filled in engine.fill_many(requests()):
-                visit, edit, answers = meta.popleft()
-                result.filled += 1
-                result.edited += edit
-                if visit.key in resent and not edit:
-                    kept[visit.key] = (filled.xml, answers.media)
-                slots.acquire()
-                future = pool.submit(post, filled.xml, answers.media, visit,
-                                     visit.edit_instance_id if edit else visit.instance_id)
-                future.add_done_callback(lambda _f: slots.release())
-                futures.append(future)
-                while futures and futures[0].done():
-                    futures.popleft().result()
-            while futures:
-                futures.popleft().result()
+            try:
+                for filled in engine.fill_many(requests()):
+                    visit, edit, answers = meta.popleft()
+                    with lock:
+                        result.filled += 1
+                        result.edited += edit
+                        if visit.key in resent and not edit:
+                            kept[visit.key] = (filled.xml, answers.media)
+                        if edit:
+                            held[visit.key] = (filled.xml, answers.media)
+                    if not edit:
+                        send(filled.xml, answers.media, visit, visit.instance_id)
+                    if stop.is_set():
+                        break
+            except BaseException as exc:  # noqa: BLE001 - raised by the caller of _send_all
+                fail(exc)
 
-        run([(v, False) for v in first])
-        edits = []
+        def drain() -> None:
+            for _ in range(workers * 4):  # every slot free: every post submitted so far is done
+                slots.acquire()
+            for _ in range(workers * 4):
+                slots.release()
+            if failures:
+                raise failures[0]
+
+        # each engine fills its share of the first sendings, then its share of the edits
+        items = [(v, False) for v in first] + [(v, True) for v in edits]
+        shares = _shares(items, len(engines), lambda item: _language(world, item[0]))
+        threads = [threading.Thread(target=fill, args=(engine, share), daemon=True,
+                                    name=f"aimak-fill-{n}")
+                   for n, (engine, share) in enumerate(zip(engines, shares, strict=True)) if share]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        drain()  # every first sending is answered
         for _, kind, visit in later:
             if kind == "resend":
                 xml, media = kept[visit.key]
-                slots.acquire()
-                future = pool.submit(post, xml, media, visit, visit.instance_id)
-                future.add_done_callback(lambda _f: slots.release())
-                futures.append(future)
-            else:
-                edits.append((visit, True))
-        while futures:
-            futures.popleft().result()
-        run(edits)
+                send(xml, media, visit, visit.instance_id)
+        drain()
+        for visit in edits:
+            xml, media = held[visit.key]
+            send(xml, media, visit, visit.edit_instance_id)
+        drain()
 
 
 def _supervise(kobo: KoboClient, forms: dict[str, str], visits: list[Visit],
