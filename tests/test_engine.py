@@ -403,3 +403,24 @@ def test_start_geopoint_near_the_given_point(engine: FormEngine, tmp_path: Path)
 def test_unknown_form_is_reported(engine: FormEngine, tmp_path: Path) -> None:
     with pytest.raises(SimulationError, match="not found"):
         engine.fill(tmp_path / "missing.xml", {})
+
+
+@pytest.mark.parametrize("extra", ["", "| | calculate | stamp | | | now() |"])
+def test_final_check_catches_a_constraint_a_later_answer_breaks(
+    engine: FormEngine, tmp_path: Path, extra: str
+) -> None:
+    """Collect's FormDef.validate at finalisation; without volatile functions (now()) the filler
+    checks the same questions without re-committing their answers, with them it re-commits."""
+    md = f"""
+| survey |
+| | type | name | label | constraint | calculation |
+| | integer | a | A | ${{b}} = '' or . < ${{b}} | |
+| | integer | b | B | | |
+{extra}
+"""
+    form = tmp_path / f"later{len(extra)}.xml"
+    form.write_text(convert(md, file_type=".md", form_name="data").xform, encoding="utf-8")
+    root = parse(engine.fill(form, {"a": 1, "b": 5}).xml)
+    assert (root.findtext("a"), root.findtext("b")) == ("1", "5")
+    filled = engine.fill(form, {"a": 5, "b": 1}, collect_errors=True)
+    assert [(e.kind, e.question) for e in filled.errors] == [("constraint", "a")]

@@ -390,3 +390,87 @@ def test_designed_cells_observed_gap_status_and_quadrant_equal_the_truth(run, re
         observed_quadrant = None if e is None else quadrant_of(s, e, method.quadrant_cut)
         assert (observed_status, observed_quadrant) == (cell["gap_status"], cell["quadrant"]), (
             cell, round(s, 1), e)
+
+
+OPENROSA_201 = (b'<OpenRosaResponse xmlns="http://openrosa.org/http/response">'
+                b"<message>Successful submission.</message></OpenRosaResponse>")
+
+
+def _answering_server(answers: list[bytes]):
+    """A socket server that reads each request whole (Content-Length) and sends the next canned
+    answer; an answer ending in ``CLOSE`` closes the connection after it. Returns (url, seen)."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    seen: list[bytes] = []
+
+    def serve():
+        queue = list(answers)
+        while queue:
+            conn, _ = listener.accept()
+            with conn:
+                buffer = b""
+                while queue:
+                    while b"\r\n\r\n" not in buffer:
+                        data = conn.recv(65536)
+                        if not data:
+                            break
+                        buffer += data
+                    if b"\r\n\r\n" not in buffer:
+                        break
+                    head, _, buffer = buffer.partition(b"\r\n\r\n")
+                    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                    while len(buffer) < length:
+                        buffer += conn.recv(65536)
+                    seen.append(head + b"\r\n\r\n" + buffer[:length])
+                    buffer = buffer[length:]
+                    answer = queue.pop(0)
+                    conn.sendall(answer.removesuffix(b"CLOSE"))
+                    if answer.endswith(b"CLOSE"):
+                        break
+        listener.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}", seen
+
+
+def test_submit_reads_length_chunked_interim_and_closing_answers():
+    body = OPENROSA_201
+    chunked = b"".join(f"{len(part):x}\r\n".encode() + part + b"\r\n"
+                       for part in (body[:10], body[10:])) + b"0\r\nX-Trailer: 1\r\n\r\n"
+    url, seen = _answering_server([
+        b"HTTP/1.1 201 Created\r\nContent-Length: %d\r\n\r\n" % len(body) + body,
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + chunked,
+        b"HTTP/1.1 201 Created\r\nConnection: close\r\n\r\n" + body + b"CLOSE",
+        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 201 Created\r\nContent-Length: %d\r\n\r\n" % len(body) + body,
+    ])
+    with OpenRosaClient(url, token="t0ken", attempts=3) as client:
+        first = client.submit(b"<data id='x'/>", {"photo.jpg": b"\xff\xd8 jpeg"})
+        assert (first.status, first.message) == (201, "Successful submission.")
+        assert client.submit(b"<data/>").status == 202  # the same connection, chunked answer
+        assert client.submit(b"<data/>").status == 201  # read until the server closed
+        retried = client.submit(b"<data/>")  # a fresh connection; the 503 is retried
+        assert (retried.status, retried.attempts) == (201, 2)
+    head = seen[0].split(b"\r\n\r\n")[0].decode()
+    assert head.startswith("POST /submission HTTP/1.1\r\nHost: 127.0.0.1:")
+    assert "Authorization: Token t0ken" in head and "X-OpenRosa-Version: 1.0" in head
+    assert b'name="photo.jpg"; filename="photo.jpg"\r\nContent-Type: image/jpeg' in seen[0]
+    boundaries = {s.split(b"boundary=")[1].split(b"\r\n")[0] for s in seen}
+    assert len(seen) == 5 and len(boundaries) == 4  # one per submission; a retry resends it
+
+
+def test_shares_keep_a_language_on_one_engine_when_balanced():
+    from fieldsim.simulate import _shares
+
+    items = [("ru", i) for i in range(0, 100, 2)] + [("ky", i) for i in range(1, 100, 2)]
+    items.sort(key=lambda it: it[1])
+    ru, ky = _shares(items, 2, key=lambda it: it[0])
+    assert {lang for lang, _ in ru} == {"ru"} and {lang for lang, _ in ky} == {"ky"}
+    assert [i for _, i in ru] == sorted(i for _, i in ru)  # each share keeps the order
+    lopsided = [("ru", i) for i in range(90)] + [("ky", i) for i in range(90, 100)]
+    one, two = _shares(lopsided, 2, key=lambda it: it[0])
+    assert (len(one), len(two)) == (50, 50) and one == lopsided[0::2]
+    assert _shares(items, 1, key=lambda it: it[0]) == [items]
