@@ -42,6 +42,7 @@ import tempfile
 import threading
 import time
 import weakref
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,9 @@ DEFAULT_DEVICEID = "collect:AIMAKSIMULATOR00"
 DEFAULT_JAVA_OPTIONS = ("-Xmx64m", "-XX:+UseSerialGC")
 INSTALL_HINT = "install a Java 17 JDK: apt-get install openjdk-17-jdk-headless"
 MAIN_CLASS = "AimakFiller"
+FILLER_JAR = "filler.jar"
+# JVM log lines (warnings included) go to stderr: stdout is the protocol stream
+JVM_LOGGING = ("-Xlog:disable", "-Xlog:all=warning:stderr")
 _SOURCE = ("java", "AimakFiller.java")
 _EOF = object()
 
@@ -197,21 +201,36 @@ def _default_cache_root() -> Path:
     return cache / "aimak" / "javarosa"
 
 
+_JAR_DIGESTS: dict[tuple[str, int, int], bytes] = {}
+
+
+def _jar_digest(jar: Path) -> bytes:
+    """sha256 of the jar, computed once per process for a given path, size and mtime."""
+    stat = jar.stat()
+    key = (str(jar), stat.st_size, stat.st_mtime_ns)
+    if key not in _JAR_DIGESTS:
+        _JAR_DIGESTS[key] = hashlib.sha256(jar.read_bytes()).digest()
+    return _JAR_DIGESTS[key]
+
+
 def compile_filler(cache_dir: Path | None = None) -> Path:
     """Compile AimakFiller.java once per (source, jar) and return the folder of classes.
 
     The classes live in ``<cache_dir>/<hash of source + jar>/`` (default cache:
-    ``~/.cache/aimak/javarosa``). Concurrent compilations are safe: each writes a temporary folder
-    and renames it into place.
+    ``~/.cache/aimak/javarosa``), with ``filler.jar`` holding the same classes (the JVM's class
+    data sharing archives classes from jars only). Concurrent compilations are safe: each writes
+    a temporary folder and renames it into place.
     """
     jar = validate_jar()
     source = _source_text()
     digest = hashlib.sha256()
     digest.update(source)
-    digest.update(jar.read_bytes())
+    digest.update(_jar_digest(jar))
     root = Path(cache_dir) if cache_dir is not None else _default_cache_root()
     target = root / digest.hexdigest()[:20]
     if (target / f"{MAIN_CLASS}.class").is_file():
+        if not (target / FILLER_JAR).is_file():  # a cache folder from before the jar
+            _write_jar(target, target)
         return target
     javac = _tool("javac")
     root.mkdir(parents=True, exist_ok=True)
@@ -235,6 +254,7 @@ def compile_filler(cache_dir: Path | None = None) -> Path:
                 f"A JDK 17 is needed ({INSTALL_HINT}); if it is installed, the jar's API changed: "
                 "keep pyxform pinned to 4.5.0."
             )
+        _write_jar(classes, classes)
         try:
             classes.rename(target)
         except OSError:
@@ -245,6 +265,26 @@ def compile_filler(cache_dir: Path | None = None) -> Path:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target
+
+
+def _write_jar(classes: Path, folder: Path) -> Path:
+    """``folder/filler.jar`` with the compiled classes (written aside, then renamed into place)."""
+    final = folder / FILLER_JAR
+    part = folder / f".{FILLER_JAR}.{os.getpid()}.{threading.get_ident()}"
+    with zipfile.ZipFile(part, "w", zipfile.ZIP_STORED) as out:
+        for item in sorted(classes.glob("*.class")):
+            out.write(item, item.name)
+    os.replace(part, final)
+    return final
+
+
+def _class_archive(classes: Path, java: str) -> Path:
+    """Where the JVM's class data sharing archive of the filler lives: one per JDK and ODK jar
+    (the JVM refuses, and ignores, an archive whose JDK or class path differ)."""
+    jar = validate_jar()
+    stat = jar.stat()
+    key = f"{os.path.realpath(java)}|{jar}|{stat.st_size}|{stat.st_mtime_ns}"
+    return classes / f"filler-{hashlib.sha256(key.encode()).hexdigest()[:12]}.jsa"
 
 
 # --------------------------------------------------------------------------- the engine
@@ -327,7 +367,8 @@ class FormEngine:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._finalizer: weakref.finalize | None = None
-        self._resolved: dict[Path | str, str] = {}  # form path -> absolute path (resolve() is lstat heavy)
+        self._resolved: dict[Path | str, str] = {}
+        self._archive: tuple[Path, Path] | None = None  # (being written, final) class archive  # form path -> absolute path (resolve() is lstat heavy)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -349,15 +390,28 @@ class FormEngine:
             return
         classes = compile_filler(self.cache_dir)
         java = _tool("java")
+        # Class data sharing: the first JVM writes an archive of the classes it loaded when it
+        # exits; later ones map it instead of loading and verifying ~1,000 classes again (about
+        # a third of the start-up, on every JVM a simulation starts).
+        archive = _class_archive(classes, java)
+        if archive.is_file():
+            sharing = [f"-XX:SharedArchiveFile={archive}"]
+            self._archive = None
+        else:
+            part = archive.with_name(f".{archive.name}.{os.getpid()}.{id(self)}")
+            sharing = [f"-XX:ArchiveClassesAtExit={part}"]
+            self._archive = (part, archive)
         cmd = [
             java,
+            *JVM_LOGGING,
+            *sharing,
             *self.java_options,
             "-Dfile.encoding=UTF-8",
             f"-Duser.timezone={self.tz}",
             "-Duser.language=en",
             "-Duser.country=US",
             "-cp",
-            os.pathsep.join([str(classes), str(validate_jar())]),
+            os.pathsep.join([str(classes / FILLER_JAR), str(validate_jar())]),
             MAIN_CLASS,
         ]
         began = time.perf_counter()
@@ -390,13 +444,22 @@ class FormEngine:
         proc, self._proc = self._proc, None
         if proc is None:
             return
+        archive, self._archive = self._archive, None
         try:
             if proc.stdin and not proc.stdin.closed:
                 proc.stdin.close()
-            proc.wait(timeout=2)
+            proc.wait(timeout=2 if archive is None else 10)  # writing the archive takes ~0.3 s
         except (OSError, subprocess.TimeoutExpired):
             pass
         _terminate(proc)
+        if archive is not None:
+            part, final = archive
+            try:
+                if proc.returncode == 0 and part.is_file():
+                    os.replace(part, final)
+            except OSError:
+                pass
+            part.unlink(missing_ok=True)
         if self._finalizer is not None:
             self._finalizer.detach()
             self._finalizer = None
