@@ -59,6 +59,7 @@ import org.javarosa.core.model.FormDef;
 import org.javarosa.core.model.FormIndex;
 import org.javarosa.core.model.GroupDef;
 import org.javarosa.core.model.IFormElement;
+import org.javarosa.core.model.ItemsetBinding;
 import org.javarosa.core.model.QuestionDef;
 import org.javarosa.core.model.RangeQuestion;
 import org.javarosa.core.model.SelectChoice;
@@ -248,6 +249,10 @@ public final class AimakFiller {
          */
         final boolean recommitMatters;
         boolean complexQuestions = false;
+        /** itemset questions whose choices depend on nothing in the main instance: always the same */
+        final Map<QuestionDef, Boolean> staticItemsets = new HashMap<>();
+        /** the choices of each static itemset (the values never change; labels are not used) */
+        final Map<QuestionDef, List<SelectChoice>> staticChoices = new HashMap<>();
 
         LoadedForm(String path, long mtime, long size, FormDef fd, String text) {
             this.path = path;
@@ -287,6 +292,28 @@ public final class AimakFiller {
                     questionPaths.add(genericPath(ref));
                 }
             }
+        }
+
+        /**
+         * Whether the question's itemset always yields the same choices: a nodeset whose triggers
+         * all lie in secondary instances (no choice filter on answers), no copy, no randomize.
+         */
+        boolean staticItemset(QuestionDef q, TreeReference ref) {
+            Boolean known = staticItemsets.get(q);
+            if (known == null) {
+                ItemsetBinding items = q.getDynamicChoices();
+                known = items != null && !items.copyMode && !items.randomize;
+                if (known) {
+                    for (TreeReference trigger : items.nodesetExpr.getTriggers(ref)) {
+                        if (trigger.getInstanceName() == null) {
+                            known = false;
+                            break;
+                        }
+                    }
+                }
+                staticItemsets.put(q, known);
+            }
+            return known;
         }
 
         void scanPreloads(TreeElement e) {
@@ -476,6 +503,8 @@ public final class AimakFiller {
         final ZoneId zone;
         final ArrayNode errors = JSON.createArrayNode();
         final Set<String> errorPaths = new HashSet<>();
+        /** answered here from a static itemset's choices: the value is one of them (or empty) */
+        final Set<TreeReference> chosen = new HashSet<>();
         final Map<String, JsonNode> plain = new HashMap<>();
         final Map<String, List<Map.Entry<int[], JsonNode>>> indexed = new HashMap<>();
         final Map<String, JsonNode> byPath = new HashMap<>();
@@ -691,8 +720,12 @@ public final class AimakFiller {
             while ((ev = c.stepToNextEvent()) != FormEntryController.EVENT_END_OF_FORM) {
                 if (ev != FormEntryController.EVENT_QUESTION) continue;
                 FormIndex idx = model.getFormIndex();
-                IAnswerData value = model.getQuestionPrompt(idx).getAnswerValue();
                 TreeElement element = fd.getMainInstance().resolveReference(idx.getReference());
+                // A value this fill chose among a static itemset's choices is still among them,
+                // so getAnswerValue's re-binding (it re-evaluates the itemset) would change
+                // nothing and return the same value.
+                IAnswerData value = chosen.contains(idx.getReference()) ? element.getValue()
+                    : model.getQuestionPrompt(idx).getAnswerValue();
                 if (element.isRequired() && value == null) {
                     return new Object[] {idx, FormEntryController.ANSWER_REQUIRED_BUT_EMPTY};
                 }
@@ -992,6 +1025,10 @@ public final class AimakFiller {
                 return;
             }
             int r = fec.answerQuestion(idx, data, true);
+            if (r == FormEntryController.ANSWER_OK && p.getQuestion().getDynamicChoices() != null
+                    && form.staticItemset(p.getQuestion(), ref)) {
+                chosen.add(ref);
+            }
             if (r == FormEntryController.ANSWER_CONSTRAINT_VIOLATED) {
                 error("constraint", p, canonicalPath(ref), shown, constraintText(p, data), null);
             } else if (r == FormEntryController.ANSWER_REQUIRED_BUT_EMPTY) {
@@ -1089,6 +1126,24 @@ public final class AimakFiller {
             return out;
         }
 
+        /**
+         * The question's choices. A static itemset's are computed once per parsed form: asking
+         * JavaRosa again re-evaluates the nodeset and re-binds the current answer, which for a
+         * fresh question (no answer yet, or one about to be replaced) changes nothing.
+         */
+        List<SelectChoice> choices(FormEntryPrompt p) {
+            QuestionDef q = p.getQuestion();
+            if (q.getDynamicChoices() == null || !form.staticItemset(q, p.getIndex().getReference())) {
+                return p.getSelectChoices();
+            }
+            List<SelectChoice> known = form.staticChoices.get(q);
+            if (known == null) {
+                known = new ArrayList<>(p.getSelectChoices());
+                form.staticChoices.put(q, known);
+            }
+            return known;
+        }
+
         IAnswerData build(FormEntryPrompt p, JsonNode v) throws BadValue {
             int ct = p.getControlType();
             int dt = p.getDataType();
@@ -1101,10 +1156,10 @@ public final class AimakFiller {
                 if (v.isArray() && it.size() != 1) {
                     throw new BadValue("select_one takes one value, got " + it.size());
                 }
-                return new SelectOneData(pick(p.getSelectChoices(), value));
+                return new SelectOneData(pick(choices(p), value));
             }
             if (ct == Constants.CONTROL_SELECT_MULTI || ct == Constants.CONTROL_RANK) {
-                List<SelectChoice> choices = p.getSelectChoices();
+                List<SelectChoice> choices = choices(p);
                 List<Selection> sel = new ArrayList<>();
                 Set<String> seen = new HashSet<>();
                 for (String s : items(v)) {
