@@ -75,6 +75,7 @@ MAIN_CLASS = "AimakFiller"
 FILLER_JAR = "filler.jar"
 # JVM log lines (warnings included) go to stderr: stdout is the protocol stream
 JVM_LOGGING = ("-Xlog:disable", "-Xlog:all=warning:stderr")
+ARCHIVE_AFTER_FILLS = 20
 _SOURCE = ("java", "AimakFiller.java")
 _EOF = object()
 
@@ -368,7 +369,8 @@ class FormEngine:
         self._lock = threading.Lock()
         self._finalizer: weakref.finalize | None = None
         self._resolved: dict[Path | str, str] = {}
-        self._archive: tuple[Path, Path] | None = None  # (being written, final) class archive  # form path -> absolute path (resolve() is lstat heavy)
+        self._archive: tuple[Path, Path] | None = None  # (being written, final) class archive
+        self._fills = 0  # replies read from the running JVM  # form path -> absolute path (resolve() is lstat heavy)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -426,6 +428,7 @@ class FormEngine:
         except OSError as exc:
             raise SimulationError(f"cannot start java ({java}): {exc}; {INSTALL_HINT}") from exc
         self._proc = proc
+        self._fills = 0
         self._replies = queue.Queue()
         self._stderr.clear()
         self._finalizer = weakref.finalize(self, _terminate, proc)
@@ -454,8 +457,8 @@ class FormEngine:
         _terminate(proc)
         if archive is not None:
             part, final = archive
-            try:
-                if proc.returncode == 0 and part.is_file():
+            try:  # kept only from a JVM that did real work: it holds the classes fills need
+                if proc.returncode == 0 and part.is_file() and self._fills >= ARCHIVE_AFTER_FILLS:
                     os.replace(part, final)
             except OSError:
                 pass
@@ -533,6 +536,7 @@ class FormEngine:
         return text.encode("utf-8") + b"\n"
 
     def _result(self, req: FillRequest, reply: dict, collect: bool) -> FilledInstance:
+        self._fills += 1
         form = Path(req.form)
         if "exception" in reply:
             raise SimulationError(

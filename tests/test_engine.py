@@ -424,3 +424,23 @@ def test_final_check_catches_a_constraint_a_later_answer_breaks(
     assert (root.findtext("a"), root.findtext("b")) == ("1", "5")
     filled = engine.fill(form, {"a": 5, "b": 1}, collect_errors=True)
     assert [(e.kind, e.question) for e in filled.errors] == [("constraint", "a")]
+
+
+def test_class_archive_kept_after_real_work_and_a_broken_one_is_ignored(
+    survey: Path, tmp_path: Path
+) -> None:
+    classes = engine_mod.compile_filler(tmp_path)
+    assert (classes / engine_mod.FILLER_JAR).is_file()
+    with FormEngine(cache_dir=tmp_path) as eng:  # too little work: no archive kept
+        eng.fill(survey, GOOD)
+    assert not list(classes.glob("*.jsa")) and not list(classes.glob(".filler-*"))
+    with FormEngine(cache_dir=tmp_path) as eng:
+        requests = [FillRequest(survey, GOOD)] * engine_mod.ARCHIVE_AFTER_FILLS
+        assert len(list(eng.fill_many(requests))) == engine_mod.ARCHIVE_AFTER_FILLS
+    [archive] = classes.glob("filler-*.jsa")
+    with FormEngine(cache_dir=tmp_path) as eng:  # started with the archive
+        assert eng.fill(survey, GOOD).errors == ()
+    archive.chmod(0o644)
+    archive.write_bytes(b"not an archive")
+    with FormEngine(cache_dir=tmp_path) as eng:  # the JVM ignores it (its warning goes to stderr)
+        assert eng.fill(survey, GOOD).errors == ()
