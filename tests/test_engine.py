@@ -444,3 +444,18 @@ def test_class_archive_kept_after_real_work_and_a_broken_one_is_ignored(
     archive.write_bytes(b"not an archive")
     with FormEngine(cache_dir=tmp_path) as eng:  # the JVM ignores it (its warning goes to stderr)
         assert eng.fill(survey, GOOD).errors == ()
+
+
+def test_value_changed_actions_still_fire(engine: FormEngine, tmp_path: Path) -> None:
+    """A form with setvalue on xforms-value-changed (pyxform's trigger column) is answered through
+    FormEntryController.answerQuestion itself, so its actions run as in Collect."""
+    md = """
+| survey |
+| | type | name | label | trigger | calculation |
+| | integer | a | A | | |
+| | text | b | B | ${a} | concat('a was ', ${a}) |
+"""
+    form = tmp_path / "trigger.xml"
+    form.write_text(convert(md, file_type=".md", form_name="data").xform, encoding="utf-8")
+    assert "xforms-value-changed" in form.read_text(encoding="utf-8")
+    assert parse(engine.fill(form, {"a": 3}).xml).findtext("b") == "a was 3"

@@ -249,6 +249,8 @@ public final class AimakFiller {
          */
         final boolean recommitMatters;
         boolean complexQuestions = false;
+        /** some question has xforms-value-changed actions (setvalue on a change) */
+        boolean valueChangedActions = false;
         /** itemset questions whose choices depend on nothing in the main instance: always the same */
         final Map<QuestionDef, Boolean> staticItemsets = new HashMap<>();
         /** the choices of each static itemset (the values never change; labels are not used) */
@@ -285,7 +287,12 @@ public final class AimakFiller {
                         scan(g, chain);
                     }
                 } else if (k instanceof QuestionDef) {
-                    complexQuestions |= ((QuestionDef) k).isComplex();
+                    QuestionDef q = (QuestionDef) k;
+                    complexQuestions |= q.isComplex();
+                    if (q.getActionController() != null) {
+                        List<?> actions = q.getActionController().getListenersForEvent("xforms-value-changed");
+                        valueChangedActions |= actions != null && !actions.isEmpty();
+                    }
                     TreeReference ref = (TreeReference) ((QuestionDef) k).getBind().getReference();
                     repeatChain.put(ref.getNameLast(), chain);
                     if (!chain.isEmpty()) namesInRepeats.add(ref.getNameLast());
@@ -1024,7 +1031,7 @@ public final class AimakFiller {
                 error("bad_value", p, canonicalPath(ref), shown, b.getMessage(), b.allowed);
                 return;
             }
-            int r = fec.answerQuestion(idx, data, true);
+            int r = answer(idx, p, ref, data);
             if (r == FormEntryController.ANSWER_OK && p.getQuestion().getDynamicChoices() != null
                     && form.staticItemset(p.getQuestion(), ref)) {
                 chosen.add(ref);
@@ -1034,6 +1041,33 @@ public final class AimakFiller {
             } else if (r == FormEntryController.ANSWER_REQUIRED_BUT_EMPTY) {
                 error("required", p, canonicalPath(ref), shown, requiredText(p), null);
             }
+        }
+
+        /**
+         * FormEntryController.answerQuestion(idx, data, true), step for step: required, then the
+         * constraint, then the commit, which is FormDef.setValue: FormDef.setAnswer and
+         * triggerTriggerables (relevance, calculations, constraints downstream). What is left
+         * out is only what setValue does for xforms-value-changed actions (it first finds the
+         * question by a linear search over the whole form: a tenth of a fill on a 90-question
+         * form) and a debug summary published to a silent notifier. A form with such actions,
+         * or a complex (copy itemset) question, goes through answerQuestion itself.
+         */
+        int answer(FormIndex idx, FormEntryPrompt p, TreeReference ref, IAnswerData data) {
+            if (form.valueChangedActions || p.getQuestion().isComplex()) {
+                return fec.answerQuestion(idx, data, true);
+            }
+            TreeElement element = fd.getMainInstance().resolveReference(ref);
+            if (element.isRequired() && data == null) {
+                return FormEntryController.ANSWER_REQUIRED_BUT_EMPTY;
+            }
+            if (!fd.evaluateConstraint(ref, data)) {
+                return FormEntryController.ANSWER_CONSTRAINT_VIOLATED;
+            }
+            if (data != null || element.getValue() != null) {
+                fd.setAnswer(data, element);
+                fd.triggerTriggerables(ref);
+            }
+            return FormEntryController.ANSWER_OK;
         }
 
         String joinArray(JsonNode v) {
