@@ -101,6 +101,7 @@ class OpenRosaClient:
         self._boundary = secrets.token_hex(12)  # + a counter: unique, no random bytes per post
         self._posts = itertools.count()
         self._date = (0, "")
+        self._head_start: str | None = None  # request line and fixed headers of a submission
 
     def __repr__(self) -> str:
         return f"OpenRosaClient({self.base_url!r})"
@@ -297,11 +298,13 @@ class OpenRosaClient:
             chunks.append(b"\r\n")
         chunks.append(f"--{boundary}--\r\n".encode())
         body = b"".join(chunks)
-        parts_url = urlsplit(self.url("submission"))
-        head = (f"POST {parts_url.path or '/'} HTTP/1.1\r\nHost: {_host_header(parts_url)}\r\n"
-                f"Authorization: {auth}\r\nX-OpenRosa-Version: 1.0\r\n"
-                "User-Agent: aimak-fieldsim (ODK Collect compatible)\r\n"
-                "Accept-Encoding: identity\r\n"
+        if self._head_start is None:
+            target = urlsplit(self.url("submission"))
+            self._head_start = (f"POST {target.path or '/'} HTTP/1.1\r\nHost: {_host_header(target)}"
+                                "\r\nX-OpenRosa-Version: 1.0\r\n"
+                                "User-Agent: aimak-fieldsim (ODK Collect compatible)\r\n"
+                                "Accept-Encoding: identity\r\n")
+        head = (f"{self._head_start}Authorization: {auth}\r\n"
                 f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
                 f"Content-Length: {len(body)}\r\nDate: {self._http_date()}\r\n\r\n")
         request = head.encode("latin-1") + body

@@ -170,7 +170,7 @@ def _simulate(server_url: str, token: str | None, respondents: int | None, seed:
         for engine in engines:
             stack.callback(engine.close)
         # the JVMs start while the fieldwork is planned and the forms are found and downloaded
-        starter = ThreadPoolExecutor(len(engines), thread_name_prefix="aimak-jvm-start")
+        starter = ThreadPoolExecutor(len(engines) + 1, thread_name_prefix="aimak-aside")
         stack.callback(starter.shutdown)
         started = [starter.submit(engine.start) for engine in engines]
         study, geo = load_study(Path(definition), Path(geography))
@@ -198,12 +198,17 @@ def _simulate(server_url: str, token: str | None, respondents: int | None, seed:
             future.result()
         _send_all(world, visits, xforms, client, result, out_dir, progress, workers, keep_instances,
                   engines)
+        # the JVMs stop and the truth is computed while the supervisors wait on the server
+        for engine in engines:
+            starter.submit(engine.close)
+        cells = starter.submit(expected_cells, world)
         _supervise(kobo, forms, visits, result, progress)
+        cells = cells.result()
     result.seconds = time.perf_counter() - began
     summary = fieldwork_summary(visits) | {"forms": forms, "live_records": result.live,
                                             "warnings": result.warnings}
-    write_truth(result.truth_path, truth_document(world, expected_cells(world),
-                                                  respondents=len(people), fieldwork=summary))
+    write_truth(result.truth_path, truth_document(world, cells, respondents=len(people),
+                                                  fieldwork=summary))
     _write_log(out_dir / "fieldwork.csv", visits)
     return result
 
