@@ -57,10 +57,11 @@ FORM_IDS = (CITIZEN, LSG, FOCUS)
 # whose compile threads compete for the cores the server and the client need; C2 only pays off
 # in much longer runs. A larger heap than the engine's default means fewer collections.
 JAVA_OPTIONS = ("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
-# One JVM fills one instance at a time, and JavaRosa needs ~3.5 ms of CPU for a citizen interview:
-# a single JVM would be the slowest stage. Two share the fills on a 2-core machine (the server and
-# this process fill the gaps); more than the cores only adds competition.
-JVMS = max(1, min(2, os.cpu_count() or 1))
+# JavaRosa needs ~2-3 ms of CPU for a citizen interview, so one filling thread would be the
+# slowest stage: two threads fill at once on a 2-core machine (the server and this process fill
+# the gaps), in one JVM, which compiles JavaRosa once (a second JVM's start and warm-up cost
+# ~1.5 s of CPU); more threads than cores only add competition.
+FILL_THREADS = max(1, min(2, os.cpu_count() or 1))
 # The posting threads wait on the server; with CPython's default 5 ms switch interval each of
 # their wake-ups waits for the answer-generating thread to drop the GIL, which capped a run at
 # ~180 posts/s. A short interval while simulating lets them in at once.
@@ -137,14 +138,15 @@ def simulate(server_url: str, token: str | None, *, respondents: int | None = No
              geography: Path = BUNDLED_GEOGRAPHY, start: dt.date | None = None,
              openrosa_url: str | None = None, workers: int = 4,
              keep_instances: bool = True,
-             java_options: tuple[str, ...] = JAVA_OPTIONS, jvms: int = JVMS) -> SimulationResult:
+             java_options: tuple[str, ...] = JAVA_OPTIONS,
+             fill_threads: int = FILL_THREADS) -> SimulationResult:
     """Run the simulated fieldwork against the server at ``server_url`` (the KPI base).
 
     ``respondents`` citizen interviews in total (default: the sample plan's), split by the sample
     plan; per municipality one LSG assessment and the focus groups of ``sample_plan.focus_groups``.
     Raises :class:`SimulationError` (a form is not deployed, JavaRosa refused an answer, the
-    server refused a submission). ``jvms`` JavaRosa processes fill in parallel, ``workers``
-    threads post.
+    server refused a submission). ``fill_threads`` threads of the JavaRosa JVM fill at once,
+    ``workers`` threads post.
     """
     began = time.perf_counter()
     interval = sys.getswitchinterval()
@@ -152,7 +154,7 @@ def simulate(server_url: str, token: str | None, *, respondents: int | None = No
     try:
         return _simulate(server_url, token, respondents, seed, out_dir, username, password,
                          on_progress, definition, geography, start, openrosa_url, workers,
-                         keep_instances, java_options, max(1, jvms), began)
+                         keep_instances, java_options, max(1, fill_threads), began)
     finally:
         sys.setswitchinterval(interval)
 
@@ -161,18 +163,17 @@ def _simulate(server_url: str, token: str | None, respondents: int | None, seed:
               out_dir: Path, username: str | None, password: str | None,
               on_progress: Progress | None, definition: Path, geography: Path,
               start: dt.date | None, openrosa_url: str | None, workers: int, keep_instances: bool,
-              java_options: tuple[str, ...], jvms: int, began: float) -> SimulationResult:
+              java_options: tuple[str, ...], fill_threads: int, began: float) -> SimulationResult:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     progress = on_progress or (lambda stage, done, total: None)
-    engines = [FormEngine(java_options=java_options) for _ in range(jvms)]
+    engine = FormEngine(java_options=java_options, threads=fill_threads)
     with contextlib.ExitStack() as stack:
-        for engine in engines:
-            stack.callback(engine.close)
-        # the JVMs start while the fieldwork is planned and the forms are found and downloaded
-        starter = ThreadPoolExecutor(len(engines) + 1, thread_name_prefix="aimak-aside")
-        stack.callback(starter.shutdown)
-        started = [starter.submit(engine.start) for engine in engines]
+        stack.callback(engine.close)
+        # the JVM starts while the fieldwork is planned and the forms are found and downloaded
+        aside = ThreadPoolExecutor(2, thread_name_prefix="aimak-aside")
+        stack.callback(aside.shutdown)
+        started = aside.submit(engine.start)
         study, geo = load_study(Path(definition), Path(geography))
         plan = plan_sample(study, geo)
         world = make_world(study, geo, seed)
@@ -194,14 +195,12 @@ def _simulate(server_url: str, token: str | None, respondents: int | None, seed:
                                   "run 'aimak forms deploy' first.")
         xforms = _download(client, forms, out_dir / "forms")
         result = SimulationResult(out_dir, out_dir / "truth.json", forms, xforms, visits)
-        for future in started:
-            future.result()
+        started.result()
         _send_all(world, visits, xforms, client, result, out_dir, progress, workers, keep_instances,
-                  engines)
-        # the JVMs stop and the truth is computed while the supervisors wait on the server
-        for engine in engines:
-            starter.submit(engine.close)
-        cells = starter.submit(expected_cells, world)
+                  engine, fill_threads)
+        # the JVM stops and the truth is computed while the supervisors wait on the server
+        aside.submit(engine.close)
+        cells = aside.submit(expected_cells, world)
         _supervise(kobo, forms, visits, result, progress)
         cells = cells.result()
     result.seconds = time.perf_counter() - began
@@ -261,12 +260,12 @@ def _language(world: World, visit: Visit) -> str:
     return enumerator.language if enumerator else "ru"
 
 
-def _shares(items: list[Item], count: int, key: Callable[[Item], str]) -> list[list[Item]]:
-    """Split ``items`` over ``count`` engines, each key (the UI language) on one engine when the
-    split stays balanced: a JVM keeps one parsed form per language, so it parses and warms up
-    fewer. Otherwise every ``count``-th item. Each share keeps the order of ``items``."""
+def _lanes(items: list[Item], count: int, key: Callable[[Item], str]) -> list[int]:
+    """The filling thread (lane) of each item: each key (the UI language) on one lane when that
+    keeps the lanes balanced (a lane keeps one parsed form per language, so it parses and warms
+    up fewer), otherwise every ``count``-th item on the same lane."""
     if count == 1:
-        return [items]
+        return [0] * len(items)
     groups: dict[str, list[int]] = collections.defaultdict(list)
     for index, item in enumerate(items):
         groups[key(item)].append(index)
@@ -274,16 +273,20 @@ def _shares(items: list[Item], count: int, key: Callable[[Item], str]) -> list[l
     for name in sorted(groups, key=lambda k: (-len(groups[k]), k)):
         min(bins, key=len).extend(groups[name])
     if max(len(b) for b in bins) > 1.1 * len(items) / count + 8:
-        return [items[i::count] for i in range(count)]
-    return [[items[i] for i in sorted(b)] for b in bins]
+        return [i % count for i in range(len(items))]
+    lanes = [0] * len(items)
+    for lane, indexes in enumerate(bins):
+        for index in indexes:
+            lanes[index] = lane
+    return lanes
 
 
 def _send_all(world: World, visits: list[Visit], xforms: dict[str, Path], client: OpenRosaClient,
               result: SimulationResult, out_dir: Path, progress: Progress, workers: int,
-              keep: bool, engines: list[FormEngine]) -> None:
-    """Fill in every engine at once while ``workers`` threads post the instances in the order of
-    sending; then the resends, then the edits (filled with the rest, posted only after the
-    resends). The first failure (a refused fill or post) stops the run."""
+              keep: bool, engine: FormEngine, lanes: int) -> None:
+    """Fill on ``lanes`` threads of the engine while ``workers`` threads post the instances in the
+    order of sending; then the resends, then the edits (filled with the rest, posted only after
+    the resends). The first failure (a refused fill or post) stops the run."""
     first = sorted((v for v in visits), key=lambda v: v.sent)
     later: list[tuple[dt.datetime, str, Visit]] = sorted(
         [(v.resend_at, "resend", v) for v in visits if v.resend_at]
@@ -334,16 +337,18 @@ def _send_all(world: World, visits: list[Visit], xforms: dict[str, Path], client
                 raise
             future.add_done_callback(lambda _f: slots.release())
 
-        def fill(engine: FormEngine, items: list[tuple[Visit, bool]]) -> None:
+        def fill(items: list[tuple[Visit, bool]], lane_of: list[int]) -> None:
             meta: collections.deque[tuple[Visit, bool, Answers]] = collections.deque()
 
             def requests() -> Iterator[FillRequest]:
-                for visit, edit in items:
+                for (visit, edit), lane in zip(items, lane_of, strict=True):
                     if stop.is_set():
                         return
                     answers = _answers(world, visit)
                     meta.append((visit, edit, answers))
-                    yield _request(world, visit, xforms[visit.form], answers, edit=edit)
+                    request = _request(world, visit, xforms[visit.form], answers, edit=edit)
+                    request.lane = lane
+                    yield request
 
             try:
                 for filled in engine.fill_many(requests()):
@@ -370,16 +375,9 @@ def _send_all(world: World, visits: list[Visit], xforms: dict[str, Path], client
             if failures:
                 raise failures[0]
 
-        # each engine fills its share of the first sendings, then its share of the edits
+        # the first sendings, then the edits, in one stream over the engine's lanes
         items = [(v, False) for v in first] + [(v, True) for v in edits]
-        shares = _shares(items, len(engines), lambda item: _language(world, item[0]))
-        threads = [threading.Thread(target=fill, args=(engine, share), daemon=True,
-                                    name=f"aimak-fill-{n}")
-                   for n, (engine, share) in enumerate(zip(engines, shares, strict=True)) if share]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        fill(items, _lanes(items, lanes, lambda item: _language(world, item[0])))
         drain()  # every first sending is answered
         for _, kind, visit in later:
             if kind == "resend":

@@ -459,3 +459,23 @@ def test_value_changed_actions_still_fire(engine: FormEngine, tmp_path: Path) ->
     form.write_text(convert(md, file_type=".md", form_name="data").xform, encoding="utf-8")
     assert "xforms-value-changed" in form.read_text(encoding="utf-8")
     assert parse(engine.fill(form, {"a": 3}).xml).findtext("b") == "a was 3"
+
+
+def test_two_filling_threads_give_the_same_instances_in_order(survey: Path) -> None:
+    def requests(lanes: bool) -> list[FillRequest]:
+        return [FillRequest(survey, {"consent": "yes"}, auto=True, seed=i,
+                            start="2025-06-01T09:00:00", end="2025-06-01T09:30:00",
+                            tz="Asia/Bishkek" if i % 3 else "Europe/Moscow",
+                            instance_id=f"uuid:00000000-0000-4000-8000-{i:012d}",
+                            lang="ru" if i % 2 else "en", lane=i % 2 if lanes else None)
+                for i in range(60)]
+
+    with FormEngine() as one:
+        expected = [r.xml for r in one.fill_many(requests(False))]
+    for lanes in (False, True):
+        with FormEngine(threads=2) as two:
+            got = [r.xml for r in two.fill_many(requests(lanes))]
+            assert got == expected
+            assert two.fill(survey, GOOD).errors == ()  # lockstep still answers
+    starts = {parse(x).findtext("start")[-6:] for x in expected}
+    assert starts == {"+06:00", "+03:00"}  # each fill in its own time zone

@@ -462,15 +462,14 @@ def test_submit_reads_length_chunked_interim_and_closing_answers():
     assert len(seen) == 5 and len(boundaries) == 4  # one per submission; a retry resends it
 
 
-def test_shares_keep_a_language_on_one_engine_when_balanced():
-    from fieldsim.simulate import _shares
+def test_lanes_keep_a_language_on_one_thread_when_balanced():
+    from fieldsim.simulate import _lanes
 
     items = [("ru", i) for i in range(0, 100, 2)] + [("ky", i) for i in range(1, 100, 2)]
     items.sort(key=lambda it: it[1])
-    shares = _shares(items, 2, key=lambda it: it[0])
-    assert sorted({lang for lang, _ in share} for share in shares) == [{"ky"}, {"ru"}]
-    assert all([i for _, i in share] == sorted(i for _, i in share) for share in shares)
+    lanes = _lanes(items, 2, key=lambda it: it[0])
+    assert len({(lang, lane) for (lang, _), lane in zip(items, lanes, strict=True)}) == 2
+    assert sorted(set(lanes)) == [0, 1]
     lopsided = [("ru", i) for i in range(90)] + [("ky", i) for i in range(90, 100)]
-    one, two = _shares(lopsided, 2, key=lambda it: it[0])
-    assert (len(one), len(two)) == (50, 50) and one == lopsided[0::2]
-    assert _shares(items, 1, key=lambda it: it[0]) == [items]
+    assert _lanes(lopsided, 2, key=lambda it: it[0]) == [i % 2 for i in range(100)]
+    assert _lanes(items, 1, key=lambda it: it[0]) == [0] * 100

@@ -8,7 +8,8 @@
  * Request (op "fill" is the default):
  *   {"id", "op", "form": "/abs/path.xml", "answers": {...}, "repeats": {name: N | [N per outer]},
  *    "auto": bool, "seed": long, "lang", "tz", "start", "end", "today", "deviceid",
- *    "properties": {...}, "instanceID", "deprecatedID", "geopoint": "lat lon"}
+ *    "properties": {...}, "instanceID", "deprecatedID", "geopoint": "lat lon", "lane": int}
+ * With -Daimak.threads=N, N threads fill at once ("lane" picks one); replies keep request order.
  * Reply: {"id", "xml", "instanceID", "errors": [{kind, question, path, value, message, allowed?}]}
  *    or  {"id", "unknownAnswers": ["key", ...]} when answer keys name no question of the form
  *        (by name, name[k] or path, repeats included): nothing is filled, so no answer is lost
@@ -98,12 +99,25 @@ public final class AimakFiller {
 
     static final ObjectMapper JSON = new ObjectMapper();
     static final MapProperties PROPS = new MapProperties();
-    static final Map<String, LoadedForm> FORMS = new HashMap<>();
+    /** parsed forms, per filling thread: a FormDef and its instance are used by one thread only */
+    static final ThreadLocal<Map<String, LoadedForm>> FORMS = ThreadLocal.withInitial(HashMap::new);
+    /**
+     * Threads that fill at once (-Daimak.threads, default 1). Each has its own parsed forms,
+     * preload properties and start-geopoint; parsing (JavaRosa's parser and the media folder
+     * are process-wide) and a change of the default time zone happen one at a time; replies go
+     * out in request order. One JVM with two threads compiles JavaRosa once instead of twice.
+     */
+    static final int THREADS = Math.max(1, Integer.getInteger("aimak.threads", 1));
+    static final Object PARSE_LOCK = new Object();
+    /** fills hold it shared; changing the JVM's default time zone (used by JavaRosa) takes it whole */
+    static final java.util.concurrent.locks.ReentrantReadWriteLock TZ_LOCK =
+        new java.util.concurrent.locks.ReentrantReadWriteLock();
+    static final Object END = new Object();
     static final String DEFAULT_TZ = "Asia/Bishkek";
     static final String DEFAULT_CONSTRAINT_MSG = "Sorry, this response is invalid!";
     static final String DEFAULT_REQUIRED_MSG = "Sorry, this response is required!";
     static final int MAX_EVENTS = 1_000_000;
-    static String currentTz = null;
+    static volatile String currentTz = null;
 
     // ------------------------------------------------------------------ main loop
 
@@ -126,43 +140,106 @@ public final class AimakFiller {
         write(raw, hello);
         raw.flush();
 
+        // one single-thread lane per filling thread: a request naming a lane (e.g. one per UI
+        // language) always meets the forms that lane has parsed and warmed; others go round-robin
+        java.util.concurrent.ExecutorService[] lanes = new java.util.concurrent.ExecutorService[THREADS];
+        for (int i = 0; i < THREADS; i++) {
+            String name = "aimak-fill-" + i;
+            lanes[i] = java.util.concurrent.Executors.newSingleThreadExecutor(task -> {
+                Thread t = new Thread(task, name);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        int turn = 0;
+        java.util.concurrent.BlockingQueue<Object> ordered = new java.util.concurrent.LinkedBlockingQueue<>();
+        Thread writer = new Thread(() -> writeReplies(raw, ordered), "aimak-replies");
+        writer.start();
         String line;
-        long flushed = System.nanoTime();
         while ((line = in.readLine()) != null) {
             if (line.isBlank()) {
                 continue;
             }
-            ObjectNode reply;
-            JsonNode id = null;
+            JsonNode req;
             try {
-                JsonNode req = JSON.readTree(line);
-                id = req.get("id");
-                String op = req.path("op").asText("fill");
-                if (op.equals("quit")) {
-                    break;
-                }
-                reply = handle(op, req);
+                req = JSON.readTree(line);
             } catch (Throwable t) {
-                reply = JSON.createObjectNode();
-                reply.put("exception", String.valueOf(t.getMessage() == null ? t.toString() : t.getMessage()));
-                reply.put("exceptionType", t.getClass().getName());
+                ordered.put(java.util.concurrent.CompletableFuture.completedFuture(reply(null, t)));
+                continue;
             }
-            if (id != null) {
-                reply.set("id", id);
+            if (req.path("op").asText("fill").equals("quit")) {
+                break;
             }
-            write(raw, reply);
-            // Flush when no request is waiting (low latency in lockstep, big writes when
-            // pipelined), and at least every millisecond so that a reader waiting on a stream of
-            // slow fills is not kept waiting for a whole buffer.
-            long now = System.nanoTime();
-            if (!in.ready() || now - flushed > 1_000_000L) {
-                raw.flush();
-                flushed = now;
-            }
+            JsonNode lane = req.get("lane");
+            int index = lane != null && lane.canConvertToInt() ? Math.floorMod(lane.asInt(), THREADS)
+                : turn++ % THREADS;
+            ordered.put(lanes[index].submit(() -> reply(req, null)));
         }
-        raw.flush();
+        ordered.put(END);
+        writer.join();
+        for (java.util.concurrent.ExecutorService lane : lanes) {
+            lane.shutdownNow();
+        }
     }
 
+    /** The reply line to a request (or to one that could not be read: ``failure``). */
+    static byte[] reply(JsonNode req, Throwable failure) throws Exception {
+        ObjectNode reply;
+        JsonNode id = req == null ? null : req.get("id");
+        try {
+            if (failure != null) {
+                throw failure;
+            }
+            reply = handle(req.path("op").asText("fill"), req);
+        } catch (Throwable t) {
+            reply = JSON.createObjectNode();
+            reply.put("exception", String.valueOf(t.getMessage() == null ? t.toString() : t.getMessage()));
+            reply.put("exceptionType", t.getClass().getName());
+        }
+        if (id != null) {
+            reply.set("id", id);
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(8192);
+        write(out, reply);
+        return out.toByteArray();
+    }
+
+    /**
+     * Write the replies in request order. Flush when nothing finished is waiting (low latency in
+     * lockstep, big writes when pipelined) and at least every millisecond, so that a reader
+     * waiting on a stream of slow fills is not kept waiting for a whole buffer.
+     */
+    @SuppressWarnings("unchecked")
+    static void writeReplies(OutputStream raw, java.util.concurrent.BlockingQueue<Object> ordered) {
+        try {
+            long flushed = System.nanoTime();
+            while (true) {
+                Object item = ordered.poll();
+                if (item == null) {
+                    raw.flush();
+                    flushed = System.nanoTime();
+                    item = ordered.take();
+                }
+                if (item == END) {
+                    break;
+                }
+                java.util.concurrent.Future<byte[]> next = (java.util.concurrent.Future<byte[]>) item;
+                if (!next.isDone()) {
+                    raw.flush();
+                    flushed = System.nanoTime();
+                }
+                raw.write(next.get());
+                long now = System.nanoTime();
+                if (now - flushed > 1_000_000L) {
+                    raw.flush();
+                    flushed = now;
+                }
+            }
+            raw.flush();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot write replies", e);
+        }
+    }
     static void write(OutputStream out, JsonNode node) throws Exception {
         out.write(JSON.writeValueAsBytes(node));
         out.write('\n');
@@ -369,7 +446,8 @@ public final class AimakFiller {
             throw new IllegalArgumentException("form file not found: " + path);
         }
         String key = lang == null ? path : path + "\u0000" + lang;
-        LoadedForm f = FORMS.get(key);
+        Map<String, LoadedForm> forms = FORMS.get();
+        LoadedForm f = forms.get(key);
         long mtime = attributes.lastModifiedTime().toMillis();
         long size = attributes.size();
         if (f != null && f.mtime == mtime && f.size == size) {
@@ -377,17 +455,20 @@ public final class AimakFiller {
         }
         String stem = file.getName().replaceFirst("\\.[^.]*$", "");
         File media = new File(file.getAbsoluteFile().getParentFile(), stem + "-media");
-        mediaDir = media.isDirectory() ? media : file.getAbsoluteFile().getParentFile();
         byte[] bytes = java.nio.file.Files.readAllBytes(file.toPath());
-        FormDef fd = XFormUtils.getFormFromInputStream(new java.io.ByteArrayInputStream(bytes));
+        FormDef fd;
+        synchronized (PARSE_LOCK) {
+            mediaDir = media.isDirectory() ? media : file.getAbsoluteFile().getParentFile();
+            fd = XFormUtils.getFormFromInputStream(new java.io.ByteArrayInputStream(bytes));
+        }
         fd.getEvaluationContext().addFunctionHandler(new PulldataStub());
         f = new LoadedForm(path, mtime, size, fd, new String(bytes, StandardCharsets.UTF_8));
-        FORMS.put(key, f);
+        forms.put(key, f);
         return f;
     }
 
-    /** The fill under way: start-geopoint asks it for the "device location". */
-    static Fill current;
+    /** The fill under way on this thread: start-geopoint asks it for the "device location". */
+    static final ThreadLocal<Fill> CURRENT = new ThreadLocal<>();
 
     /** odk:setgeopoint (start-geopoint): the phone's location when the form opens, near the request's point. */
     public static final class StartGeopointAction
@@ -396,6 +477,7 @@ public final class AimakFiller {
             super((TreeReference) null);  // the no-argument form leaves the action name null
         }
         public void requestLocationUpdates() {
+            Fill current = CURRENT.get();
             saveLocationValue(current == null ? "" : current.point());
         }
     }
@@ -461,21 +543,23 @@ public final class AimakFiller {
 
     // ------------------------------------------------------------------ property preloads
 
+    /** The preload properties (deviceid, username, ...) of the fill under way on each thread. */
     static final class MapProperties implements IPropertyManager {
-        final Map<String, String> values = new HashMap<>();
+        final ThreadLocal<Map<String, String>> perThread = ThreadLocal.withInitial(HashMap::new);
+        Map<String, String> values() { return perThread.get(); }
         public List<String> getProperty(String name) {
-            String v = values.get(name);
+            String v = values().get(name);
             List<String> l = new ArrayList<>();
             if (v != null) {
                 l.add(v);
             }
             return l;
         }
-        public void setProperty(String name, String value) { values.put(name, value); }
+        public void setProperty(String name, String value) { values().put(name, value); }
         public void setProperty(String name, List<String> value) {
-            values.put(name, value.isEmpty() ? null : value.get(0));
+            values().put(name, value.isEmpty() ? null : value.get(0));
         }
-        public String getSingularProperty(String name) { return values.get(name); }
+        public String getSingularProperty(String name) { return values().get(name); }
         public void addRules(IPropertyRules rules) { }
         public List<IPropertyRules> getRules() { return new ArrayList<>(); }
     }
@@ -508,6 +592,7 @@ public final class AimakFiller {
         final boolean auto;
         final Random rng;
         final ZoneId zone;
+        final String tz;
         final ArrayNode errors = JSON.createArrayNode();
         final Set<String> errorPaths = new HashSet<>();
         /** answered here from a static itemset's choices: the value is one of them (or empty) */
@@ -537,7 +622,7 @@ public final class AimakFiller {
                 tz = DEFAULT_TZ;
             }
             this.zone = ZoneId.of(tz);
-            setTimeZone(tz);
+            this.tz = tz;
             this.repeats = req.path("repeats");
             JsonNode answers = req.path("answers");
             Iterator<Map.Entry<String, JsonNode>> it = answers.fields();
@@ -583,7 +668,31 @@ public final class AimakFiller {
             centerLon = lon;
         }
 
+        /** The fill, with the JVM's default time zone (JavaRosa writes times in it) set to ``tz``. */
         ObjectNode run() throws Exception {
+            while (true) {
+                if (!tz.equals(currentTz)) {
+                    TZ_LOCK.writeLock().lock();
+                    try {
+                        setTimeZone(tz);
+                    } finally {
+                        TZ_LOCK.writeLock().unlock();
+                    }
+                }
+                TZ_LOCK.readLock().lock();
+                if (tz.equals(currentTz)) {
+                    break;
+                }
+                TZ_LOCK.readLock().unlock();  // another thread's fill changed it meanwhile
+            }
+            try {
+                return fill();
+            } finally {
+                TZ_LOCK.readLock().unlock();
+            }
+        }
+
+        ObjectNode fill() throws Exception {
             if (!unknown.isEmpty()) {
                 // answers for questions that exist but are not relevant stay unused, as on a phone;
                 // keys that name no question at all would be lost silently, so refuse the fill
@@ -595,18 +704,18 @@ public final class AimakFiller {
             }
             fd.setInstance(form.pristine.clone());
 
-            PROPS.values.clear();
+            PROPS.values().clear();
             JsonNode props = req.path("properties");
             Iterator<Map.Entry<String, JsonNode>> pit = props.fields();
             while (pit.hasNext()) {
                 Map.Entry<String, JsonNode> e = pit.next();
                 if (!e.getValue().isNull()) {
-                    PROPS.values.put(e.getKey(), e.getValue().asText());
+                    PROPS.values().put(e.getKey(), e.getValue().asText());
                 }
             }
             String deviceid = req.path("deviceid").asText(null);
             if (deviceid != null && !deviceid.isEmpty()) {
-                PROPS.values.put("deviceid", deviceid);
+                PROPS.values().put("deviceid", deviceid);
             }
 
             // The UI language: set before initialize so calculates (jr:choice-name) follow it.
@@ -621,11 +730,11 @@ public final class AimakFiller {
                 // a form without translations: any language shows the same labels
             }
 
-            current = this;
+            CURRENT.set(this);
             try {
                 fd.initialize(true, new InstanceInitializationFactory());
             } finally {
-                current = null;
+                CURRENT.remove();
             }
 
             // Simulated fieldwork time: start and today are set before the walk so calculations see them.
