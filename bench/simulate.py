@@ -4,9 +4,11 @@ Builds the bundled study's forms, starts the KoboToolbox-compatible local server
 process (so it does not share the client's GIL), deploys the forms, then measures:
 
 - simulate(): the whole fieldwork for ``--respondents`` citizen interviews (plus LSG assessments
-  and focus groups): answers drawn, every instance filled by JavaRosa (one JVM, pipelined) while a
-  thread pool posts over OpenRosa, resends, edits, deletions and validation statuses included.
-  Figures: citizen submissions per second over the whole run, and posts per second while sending.
+  and focus groups): answers drawn, every instance filled by JavaRosa (one JVM, pipelined, two
+  filling threads on this 2-core machine) while a thread pool posts over OpenRosa, resends, edits,
+  deletions and validation statuses included. Figures: citizen submissions per second over the
+  whole run (from the JVM's start to the end of supervision), posts per second while sending, and
+  the CPU of the server, this process and the JVM.
 - baseline: the same kind of citizen interviews filled in lockstep (one ``fill`` at a time) and
   posted one after another with requests, on a fresh server.
 

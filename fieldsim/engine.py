@@ -2,7 +2,8 @@
 
 One long-lived JVM runs ``fieldsim/java/AimakFiller.java`` (compiled on first use against the ODK
 Validate jar that pyxform bundles, JavaRosa 5.1) and answers one JSON request per line on stdin
-with one JSON reply per line on stdout. Relevance, constraints, calculations, choice filters and
+with one JSON reply per line on stdout, in request order (``threads`` > 1 fills several at once,
+each thread with its own parsed forms). Relevance, constraints, calculations, choice filters and
 repeats therefore behave exactly as on a phone, and the XML returned is what
 ``XFormSerializingVisitor`` writes: the ``xml_submission_file`` Collect sends.
 

@@ -2,9 +2,10 @@
 
 ``simulate()`` finds the deployed forms through the KPI API, downloads each XForm as a phone does
 (formList → downloadUrl: the root id is the asset uid, with ``__version__`` and ``formhub/uuid``),
-fills every visit of the schedule in one long-lived JavaRosa JVM (pipelined) while a small thread
-pool posts the finalised instances, then resends a few, edits a few, deletes two through the API,
-sets validation statuses, and writes ``truth.json`` and ``fieldwork.csv`` into ``out_dir``.
+fills every visit of the schedule in one long-lived JavaRosa JVM (pipelined, on two filling threads
+on a 2-core machine) while a small thread pool posts the finalised instances, then resends a few,
+edits a few, deletes two through the API, sets validation statuses, and writes ``truth.json`` and
+``fieldwork.csv`` into ``out_dir``.
 """
 
 from __future__ import annotations
@@ -53,9 +54,10 @@ __all__ = ["DEFAULT_SEED", "FORM_IDS", "SimulationResult", "discover_forms", "op
 DEFAULT_SEED = 2026
 FORM_IDS = (CITIZEN, LSG, FOCUS)
 # Measured with bench/simulate.py (3,000 interviews, 2 cores shared with the server): the C1
-# compiler alone (TieredStopAtLevel=1) gives ~360 citizen submissions/s against ~300 with C2,
-# whose compile threads compete for the cores the server and the client need; C2 only pays off
-# in much longer runs. A larger heap than the engine's default means fewer collections.
+# compiler alone (TieredStopAtLevel=1) gives ~360-400 citizen submissions/s against ~210 with C2,
+# whose compile threads compete for the cores the server and the client need (a run's JVM CPU
+# doubles); C2 only pays off in much longer runs. A larger heap than the engine's default means
+# fewer collections.
 JAVA_OPTIONS = ("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
 # JavaRosa needs ~2-3 ms of CPU for a citizen interview, so one filling thread would be the
 # slowest stage: two threads fill at once on a 2-core machine (the server and this process fill
