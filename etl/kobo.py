@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -24,6 +24,7 @@ from etl.settings import Settings
 PAGE_LIMIT = 1000
 PAGE_ATTEMPTS = 4  # a page that arrives whole but unreadable is fetched this many times
 ASSETS = "api/v2/assets/"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -243,12 +244,17 @@ class KoboClient:
             last = page.last_id
 
     def _readable_page(self, uid: str, after_id: int, **params: Any) -> Page:
-        """One parsed page; a page that arrives whole (HTTP 200) but cannot be read, as when a
-        proxy cuts the body, is fetched again with backoff a few times before giving up."""
+        """One parsed page, fetched again while it arrives unreadable (see :meth:`read_page`)."""
+        return self.read_page(uid, after_id,
+                              lambda: Page.from_body(self.data_page(uid, after_id, **params)))
+
+    def read_page(self, uid: str, after_id: int, read: Callable[[], T]) -> T:
+        """Run ``read`` (fetch the page after ``after_id`` and read it) until it does not raise
+        :class:`PageUnreadableError`: a page that arrives whole (HTTP 200) but cannot be read, as
+        when a proxy cuts the body, is fetched again with backoff a few times before giving up."""
         for attempt in range(PAGE_ATTEMPTS):
-            body = self.data_page(uid, after_id, **params)
             try:
-                return Page.from_body(body)
+                return read()
             except PageUnreadableError as err:
                 problem = err
                 if attempt + 1 < PAGE_ATTEMPTS:

@@ -1,14 +1,14 @@
 """``aimak sync``: pull new, edited and deleted submissions of every deployed form.
 
-For each form: pages of records after the cursor are landed, read by the store straight from
-the landed file, and committed ten at a time with the cursor; then a cheap reconciliation pass lists only ``_id``, ``_uuid``
-and ``_validation_status`` of every live record to find deletions, edits (a changed ``_uuid``:
-those records are fetched again) and validation changes; then the content of every other
-version the submissions may use (each deployed one, and any ``__version__`` they name) is
-fetched once and kept, so the tables union the columns of all versions; then the form's staging
-tables are rebuilt when the store marks them stale (the mark commits with the change, so a run killed
-before the rebuild still rebuilds next time). Persistence is the store's job (``warehouse.store``), so this
-module knows nothing of DuckDB.
+For each form: pages of records after the cursor are landed, read by the store straight from the
+landed file and committed ten at a time with the cursor; then a cheap reconciliation pass lists
+only ``_id``, ``_uuid`` and ``_validation_status`` of every live record to find deletions, edits
+(a changed ``_uuid``: those records are fetched again) and validation changes; then the content
+of every other version the submissions may use (each deployed one, and any ``__version__`` they
+name) is fetched once and kept, so the tables union the columns of all versions; then the form's
+staging tables are rebuilt when the store marks them stale (the mark commits with the change, so
+a run killed before the rebuild still rebuilds next time). Persistence is the store's job
+(``warehouse.store``), so this module knows nothing of DuckDB.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from aimak.errors import KoboNotFoundError, PageUnreadableError
-from etl.kobo import PAGE_ATTEMPTS, PAGE_LIMIT, KoboClient, form_id_of
+from etl.kobo import PAGE_LIMIT, KoboClient, form_id_of
 from etl.normalize import FormSchema, form_schema
 
 LISTING_FIELDS = ["_id", "_uuid", "_validation_status"]
@@ -192,20 +192,14 @@ def _older_contents(client: KoboClient, store: SyncStore,
 def _pull(client: KoboClient, store: SyncStore, uid: str, after: int, limit: int) -> PageReach:
     """Fetch, land and stage the page after ``after``; a page that arrives whole but cannot be
     read is set aside (kept under ``rejected/``) and fetched again with backoff."""
-    for attempt in range(PAGE_ATTEMPTS):
+    def land_and_stage() -> PageReach:
         file = store.land(uid, f"after-{after:012d}", client.data_page(uid, after, limit=limit))
         try:
             return store.stage(file)
         except PageUnreadableError as err:
-            kept = store.set_aside(file)
-            problem = f"{err} (kept as {kept})"
-            if attempt + 1 < PAGE_ATTEMPTS:
-                client.http.pause(attempt)
-    raise PageUnreadableError(
-        f"the page of records after _id {after} could not be read in {PAGE_ATTEMPTS} attempts: "
-        f"{problem}. The server, or a proxy in front of it, answers something that is not a "
-        "KoboToolbox data page: open the kept file to see what came back. Everything stored "
-        "before this page is kept; run 'aimak sync' again once the server is healthy.")
+            raise PageUnreadableError(f"{err}; kept as {store.set_aside(file)}") from err
+
+    return client.read_page(uid, after, land_and_stage)
 
 
 def _add(result: FormSyncResult, loaded: Any) -> None:
