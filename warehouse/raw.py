@@ -217,13 +217,14 @@ def load_page(conn: duckdb.DuckDBPyConnection, asset_uid: str, form_id: str,
     return commit_pages(conn, asset_uid, form_id, advance_cursor)
 
 
-def mark_stale(conn: duckdb.DuckDBPyConnection, asset_uid: str) -> None:
-    """Note that the form's staging tables no longer match its raw rows (inside the caller's
-    transaction, so the mark and the change it records commit together)."""
+def mark_stale(conn: duckdb.DuckDBPyConnection, asset_uid: str, stale: bool = True) -> None:
+    """Note that the form's staging tables no longer match its raw rows (``stale=False``: that
+    they were just rebuilt). Inside the caller's transaction, so the mark and the change it
+    records commit together."""
     conn.execute("""
-        INSERT INTO staging_state VALUES (?, true, now())
-        ON CONFLICT (asset_uid) DO UPDATE SET stale = true, changed_at = excluded.changed_at
-    """, [asset_uid])
+        INSERT INTO staging_state VALUES (?, ?, now())
+        ON CONFLICT (asset_uid) DO UPDATE SET stale = excluded.stale, changed_at = excluded.changed_at
+    """, [asset_uid, stale])
 
 
 def is_stale(conn: duckdb.DuckDBPyConnection, asset_uid: str) -> bool:

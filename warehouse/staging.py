@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import duckdb
 import pandas as pd
 
+from warehouse.raw import mark_stale
+
 if TYPE_CHECKING:
     from etl.normalize import Field, FormSchema, Table
 
@@ -153,10 +155,7 @@ def _build(conn: duckdb.DuckDBPyConnection, schema: FormSchema) -> StagingResult
     for tmp in [*levels.values(), "stg_bad"]:
         conn.execute(f"DROP TABLE IF EXISTS {tmp}")
     conn.execute("DROP VIEW IF EXISTS stg_current")
-    conn.execute("""
-        INSERT INTO staging_state VALUES (?, false, now())
-        ON CONFLICT (asset_uid) DO UPDATE SET stale = false, changed_at = excluded.changed_at
-    """, [uid])
+    mark_stale(conn, uid, stale=False)
     return StagingResult(submissions, quarantined, [t.name for t in order])
 
 
