@@ -102,6 +102,7 @@ class OpenRosaClient:
         self._posts = itertools.count()
         self._date = (0, "")
         self._head_start: str | None = None  # request line and fixed headers of a submission
+        self._ssl: ssl.SSLContext | None = None  # built once (loads the CA store), for every reconnect
 
     def __repr__(self) -> str:
         return f"OpenRosaClient({self.base_url!r})"
@@ -273,7 +274,11 @@ class OpenRosaClient:
         if conn is not None:
             conn.close()
         parts = urlsplit(self.base_url)
-        conn = _Connection(parts.scheme, parts.hostname or "", parts.port, self.timeout)
+        if parts.scheme == "https" and self._ssl is None:
+            with self._lock:
+                if self._ssl is None:
+                    self._ssl = ssl.create_default_context()
+        conn = _Connection(parts.scheme, parts.hostname or "", parts.port, self.timeout, self._ssl)
         self._local.conn = conn
         with self._lock:
             self._connections.append(conn)
@@ -340,8 +345,9 @@ class _Connection:
     MAX_HEAD = 65536
 
     def __init__(self, scheme: str, host: str, port: int | None,
-                 timeout: tuple[float, float]):
+                 timeout: tuple[float, float], context: ssl.SSLContext | None = None):
         self.scheme, self.host = scheme, host
+        self.context = context
         self.port = port or (443 if scheme == "https" else 80)
         self.timeout = timeout
         self.sock: socket.socket | None = None
@@ -358,7 +364,9 @@ class _Connection:
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.scheme == "https":
-                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
+                if self.context is None:
+                    self.context = ssl.create_default_context()
+                sock = self.context.wrap_socket(sock, server_hostname=self.host)
             sock.settimeout(self.timeout[1])
         except BaseException:
             sock.close()

@@ -54,3 +54,13 @@ def test_add_user__with_a_taken_token_is_refused(tmp_path):
         with pytest.raises(LocalServerError, match="'team1'"):
             server.add_user("other", "pw", server.token)
         assert token_with(server, "team1", "s3cret").json() == {"token": server.token}
+
+
+def test_add_user__a_new_account_without_a_password_is_refused_with_a_fix(tmp_path):
+    with LocalServer(tmp_path, username="team1", password="s3cret") as server:
+        with pytest.raises(LocalServerError, match=r"needs a password\. Fix: .*--password") as raised:
+            server.add_user("other", None, "c" * 40)
+        assert "c" * 40 not in str(raised.value)  # secrets never enter a message
+        assert server.state.store.token_of("other") is None  # not created
+        server.add_user("team1", None, "d" * 40)  # an existing account keeps its password
+        assert token_with(server, "team1", "s3cret").json() == {"token": "d" * 40}

@@ -164,16 +164,21 @@ def version_detail(store: Store, asset: dict[str, Any], version_uid: str, base: 
     if row is None:
         return None
     return {**version_item(row, asset["uid"], base),
-            "content": version_content(asset, version_uid, json.loads(row["content"])["book"])}
+            "content": version_content(asset, version_uid, row["content"])}
 
 
-def version_content(asset: dict[str, Any], version_uid: str, book: dict[str, Any]) -> dict[str, Any]:
+def book_content(stored: str) -> dict[str, Any]:
+    """The content built again from a ``versions.content`` row (JSON holding the XLSForm sheets)."""
+    return build_content(json.loads(stored)["book"])[0]
+
+
+def version_content(asset: dict[str, Any], version_uid: str, stored: str) -> dict[str, Any]:
     """The content of a version. The current one is the asset's content; an older one is built
     again from the XLSForm sheets the store keeps, with ``$kuid`` values derived from the
     version uid so every read gives the same content, as kpi's stored copy does."""
     if version_uid == asset["version_id"]:
         return asset["content"]
-    content, _title = build_content(book)
+    content = book_content(stored)
     if not content["settings"].get("id_string"):  # the import took it from the file name
         content["settings"]["id_string"] = (asset["content"].get("settings") or {}).get("id_string")
     for i, row in enumerate([*content["survey"], *content["choices"]]):

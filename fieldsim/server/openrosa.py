@@ -19,9 +19,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fieldsim.server import ids
+from fieldsim.server.assets import book_content
 from fieldsim.server.auth import AuthFailure
-from fieldsim.server.content import build_content
-from fieldsim.server.instance import InstanceError, first_geopoint, flatten, to_json
+from fieldsim.server.instance import InstanceError, _local, first_geopoint, flatten, to_json
 
 if TYPE_CHECKING:
     from fieldsim.server.state import Server
@@ -137,27 +137,30 @@ def shape(content: dict[str, Any]) -> Shape:
 def named_version(root: ET.Element) -> str | None:
     """The version uid an instance says it was filled in (its ``__version__``), if any."""
     for child in root:
-        if child.tag.rsplit("}", 1)[-1] == "__version__":
+        if _local(child.tag) == "__version__":
             return (child.text or "").strip() or None
     return None
 
 
 def openrosa_routes(server: Server) -> list[Route]:
     store = server.store
-    shapes: dict[tuple[str, str], Shape] = {}  # (asset uid, version uid): versions never change
+    # (asset uid, __version__ as named, or None) -> shape; versions never change, and an unknown
+    # name resolves to the deployed version, which only changes on redeploy (keyed by it too)
+    shapes: dict[tuple[str, str | None, str], Shape] = {}
 
     def form_shape(asset: dict[str, Any], named: str | None) -> Shape:
         """The shape of the version a phone filled in: the one its ``__version__`` names, else
         the deployed one. Never the draft content: an import with ``destination`` changes that
         without redeploying, while phones still hold the deployed form."""
-        uid = asset["deployed_version_id"]
-        if named and ((asset["uid"], named) in shapes or store.one(
-                "SELECT 1 FROM versions WHERE asset_uid = ? AND uid = ?", (asset["uid"], named))):
-            uid = named
-        if (asset["uid"], uid) not in shapes:
-            row = store.one("SELECT content FROM versions WHERE uid = ?", (uid,))
-            shapes[(asset["uid"], uid)] = shape(build_content(json.loads(row["content"])["book"])[0])
-        return shapes[(asset["uid"], uid)]
+        key = (asset["uid"], named, asset["deployed_version_id"])
+        if key not in shapes:
+            row = named and store.one("SELECT content FROM versions WHERE asset_uid = ? AND uid = ?",
+                                      (asset["uid"], named))
+            if not row:
+                row = store.one("SELECT content FROM versions WHERE uid = ?",
+                                (asset["deployed_version_id"],))
+            shapes[key] = shape(book_content(row["content"]))
+        return shapes[key]
 
     def who(request: Request) -> tuple[str | None, Response | None]:
         try:
@@ -342,22 +345,20 @@ def openrosa_routes(server: Server) -> list[Route]:
             root_uuid, submitted = parsed.instance_id, stamp.strftime("%Y-%m-%dT%H:%M:%S")
             last = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'submissions'").fetchone()
             submission_id = (last[0] if last is not None else 0) + 1
-            files_added = store_files(db, asset, submission_id, root_uuid, parsed, files, new=True)
-            record = to_json(parsed, submission_id=submission_id, xform_id=uid, root_uuid=root_uuid,
-                             attachments=attachment_items(db, asset, submission_id, root_uuid)
-                             if files_added else [],
-                             geolocation=first_geopoint(parsed.answers, geo), submission_time=submitted)
+        new = not parsed.deprecated_id  # not stored yet: no files to compare with, nothing to update
+        files_added = store_files(db, asset, submission_id, root_uuid, parsed, files, new=new)
+        record = to_json(parsed, submission_id=submission_id, xform_id=uid, root_uuid=root_uuid,
+                         attachments=attachment_items(db, asset, submission_id, root_uuid)
+                         if files_added or not new else [],
+                         geolocation=first_geopoint(parsed.answers, geo), submission_time=submitted)
+        body = json.dumps(record, ensure_ascii=False)
+        if new:
             db.execute("INSERT INTO submissions (id, asset_uid, uuid, root_uuid, xml_hash, "
                        "submission_time, submitted_by, body, xml) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (submission_id, uid, uuid, root_uuid, xml_hash, submitted, user,
-                        json.dumps(record, ensure_ascii=False), xml))
-            return 201, stale
-        store_files(db, asset, submission_id, root_uuid, parsed, files)
-        record = to_json(parsed, submission_id=submission_id, xform_id=uid, root_uuid=root_uuid,
-                         attachments=attachment_items(db, asset, submission_id, root_uuid),
-                         geolocation=first_geopoint(parsed.answers, geo), submission_time=submitted)
-        db.execute("UPDATE submissions SET uuid = ?, xml_hash = ?, body = ?, xml = ? WHERE id = ?",
-                   (uuid, xml_hash, json.dumps(record, ensure_ascii=False), xml, submission_id))
+                       (submission_id, uid, uuid, root_uuid, xml_hash, submitted, user, body, xml))
+        else:
+            db.execute("UPDATE submissions SET uuid = ?, xml_hash = ?, body = ?, xml = ? WHERE id = ?",
+                       (uuid, xml_hash, body, xml, submission_id))
         return 201, stale
 
     def accepted(request: Request, uid: str, instance_id: str, stamp: datetime) -> Response:
@@ -375,11 +376,11 @@ def openrosa_routes(server: Server) -> list[Route]:
         """Save the uploaded files the instance names; return how many were new. ``new``: the
         submission is not stored yet, so it has no files to compare with."""
         added = 0
+        folder = store.folder / "media" / asset["uid"] / root_uuid.removeprefix("uuid:")
         for basename, xpath in parsed.media.items():
             data = files.get(basename)
             if data is None:
                 continue
-            folder = store.folder / "media" / asset["uid"] / root_uuid.removeprefix("uuid:")
             known = None if new else db.execute(
                 "SELECT path FROM attachments WHERE submission_id = ? AND basename = ?",
                 (submission_id, basename)).fetchone()

@@ -20,7 +20,7 @@ from aimak.errors import LocalServerError
 from fieldsim.server import ids
 from fieldsim.server.app import create_app
 from fieldsim.server.faults import FaultSpecError
-from fieldsim.server.store import TokenTaken
+from fieldsim.server.store import NeedsPassword, TokenTaken
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PASSWORD = "demo"  # of an account created without a password
@@ -71,6 +71,10 @@ class LocalServer:
                 f"the token given for {username!r} already belongs to the account {err.owner!r} "
                 f"in {self.state.store.folder}; it was left unchanged. Fix: give no token (--token) "
                 f"to keep {username!r}'s own, or one no other account uses.") from err
+        except NeedsPassword as err:
+            raise LocalServerError(
+                f"there is no account {username!r} in {self.state.store.folder} yet, and a new "
+                f"account needs a password. Fix: give one (--password).") from err
 
     @property
     def api_url(self) -> str:

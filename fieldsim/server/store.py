@@ -57,6 +57,14 @@ def password_digest(username: str, password: str) -> str:
     return DIGEST + hashlib.md5(f"{username}:{REALM}:{password}".encode()).hexdigest()
 
 
+class NeedsPassword(ValueError):
+    """``put_user`` was given no password for an account that does not exist yet."""
+
+    def __init__(self, username: str):
+        super().__init__(f"a new account needs a password: {username!r}")
+        self.username = username
+
+
 class TokenTaken(ValueError):
     """The token is another account's (``owner``); tokens identify exactly one account."""
 
@@ -126,7 +134,7 @@ class Store:
             if password is None:
                 if db.execute("UPDATE users SET token = ? WHERE username = ?",
                               (token, username)).rowcount == 0:
-                    raise ValueError(f"a new account needs a password: {username!r}")
+                    raise NeedsPassword(username)
                 return
             db.execute("INSERT INTO users VALUES (?, ?, ?) ON CONFLICT (username) DO UPDATE SET "
                        "password = excluded.password, token = excluded.token",
