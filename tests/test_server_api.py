@@ -69,7 +69,9 @@ def test_paging__start_moves_the_window__legacy_asset_links_use_offset(tmp_path,
         assert listing["count"] == 2
         assert listing["next"] == f"{old.api_url}/api/v2/assets/?limit=1&offset=1"
         rest = requests.get(listing["next"], headers={"Authorization": f"Token {token}"}).json()
-        assert [a["uid"] for a in rest["results"]] != [a["uid"] for a in listing["results"]]
+        [one], [other] = listing["results"], rest["results"]  # exactly one asset a page
+        assert {one["uid"], other["uid"]} == {a["uid"] for a in get(old, "/api/v2/assets/").json()["results"]}
+        assert one["uid"] != other["uid"]
         assert rest["next"] is None and rest["previous"] == f"{old.api_url}/api/v2/assets/?limit=1"
         assert page["results"][0]["_tags"] == [] and page["results"][0]["_notes"] == []
         assert "meta/rootUuid" not in page["results"][0]

@@ -331,6 +331,13 @@ def test_deploying_a_block__refused_with_kpis_500_and_says_why(kobo):
 def test_bad_json_body__400_with_drfs_parse_error_not_500(kobo, method, path):
     url = kobo["server"].api_url + path.format(uid=kobo["uid"], draft=kobo["draft"], id=kobo["ids"][40215001])
     headers = {**kobo["headers"], "Content-Type": "application/json"}
+
+    def records() -> tuple[int, list[tuple[int, object]]]:
+        page = api(kobo, "GET", f"/api/v2/assets/{kobo['uid']}/data/?format=json&limit=1000").json()
+        return page["count"], [(r["_id"], r["_validation_status"]) for r in page["results"]]
+
+    before = records()
+    assert before[0] > 0
     response = requests.request(method, url, headers=headers, data="{bad")
     assert response.status_code == 400
     assert response.json() == {
@@ -339,6 +346,7 @@ def test_bad_json_body__400_with_drfs_parse_error_not_500(kobo, method, path):
     assert listed.status_code == 400
     assert listed.json() == {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}
     assert api(kobo, "GET", f"/api/v2/assets/{kobo['draft']}/deployment/").status_code == 404  # nothing done
+    assert records() == before  # no record deleted, no validation status changed
 
 
 # --- data ------------------------------------------------------------------------------------

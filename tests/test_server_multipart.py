@@ -5,20 +5,9 @@ from __future__ import annotations
 
 import pytest
 import requests
-from fixtures.server.training import (
-    FORM_ID,
-    deployed_xform,
-    import_form,
-    instance,
-    new_instance_id,
-    write_form,
-)
-from requests.auth import HTTPDigestAuth
+from fixtures.server.training import JPEG, deployed_world, instance, new_instance_id
 
-from fieldsim.server import LocalServer
 from fieldsim.server.openrosa import split_multipart
-
-JPEG = b"\xff\xd8\xff\xe0 not really a jpeg\r\n--with a dash line\r\n\r\n"
 
 
 def body(parts: list[tuple[str, str, bytes]], boundary: str = "b0undary") -> bytes:
@@ -63,16 +52,8 @@ def test_split__anything_less_plain_is_left_to_the_full_parser(content_type, raw
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("multipart")
-    with LocalServer(tmp / "server", username="enum1", password="s3cret") as server:
-        _, task = import_form(server.api_url, server.token, write_form(tmp / f"{FORM_ID}.xlsx"))
-        uid = task["messages"]["created"][0]["uid"]
-        headers = {"Authorization": f"Token {server.token}"}
-        deployed = requests.post(f"{server.api_url}/api/v2/assets/{uid}/deployment/",
-                                 headers=headers, json={"active": True})
-        assert deployed.status_code == 200, deployed.text
-        auth = HTTPDigestAuth("enum1", "s3cret")
-        yield server, uid, headers, deployed_xform(server.api_url, auth, uid)
+    with deployed_world(tmp_path_factory.mktemp("multipart")) as w:
+        yield w.server, w.uid, w.headers, w.xform
 
 
 @pytest.mark.parametrize("quirk", [None, "unquoted"])
@@ -101,9 +82,11 @@ def test_submission__a_body_starlette_refuses_is_still_refused(world):
     server, uid, headers, xform = world
     xml = instance(uid, xform, instance_id=new_instance_id(), photo=None)
     raw = b"a preamble\r\n" + body([("xml_submission_file", "submission.xml", xml)])
+    assert split_multipart("multipart/form-data; boundary=b0undary", raw) is None  # Starlette's turn
     posted = requests.post(f"{server.api_url}/submission", data=raw, headers={
         **headers, "Content-Type": "multipart/form-data; boundary=b0undary"})
     assert posted.status_code == 400
+    assert posted.text.startswith("Invalid multipart data.")
 
 
 def test_submission__a_field_without_a_file_is_no_instance(world):

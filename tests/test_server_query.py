@@ -8,32 +8,15 @@ import json
 
 import pytest
 import requests
-from fixtures.server.training import (
-    deployed_xform,
-    import_form,
-    instance,
-    new_instance_id,
-    submit,
-    write_form,
-)
-from requests.auth import HTTPDigestAuth
-
-from fieldsim.server import LocalServer
+from fixtures.server.training import deployed_world, instance, new_instance_id, submit
 
 VILLAGES = ["Bel", "O'Brien", "Ак-Жар"]  # sent in this order; one has a quote
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("query")
-    with LocalServer(tmp / "server", username="enum1", password="s3cret") as server:
-        _, task = import_form(server.api_url, server.token, write_form(tmp / "form.xlsx"))
-        uid = task["messages"]["created"][0]["uid"]
-        headers = {"Authorization": f"Token {server.token}"}
-        requests.post(f"{server.api_url}/api/v2/assets/{uid}/deployment/", headers=headers,
-                      json={"active": True}).raise_for_status()
-        auth = HTTPDigestAuth("enum1", "s3cret")
-        xform = deployed_xform(server.api_url, auth, uid)
+    with deployed_world(tmp_path_factory.mktemp("query")) as w:
+        server, uid, headers, auth, xform = w.server, w.uid, w.headers, w.auth, w.xform
         for village in VILLAGES:
             xml = instance(uid, xform, instance_id=new_instance_id(), village=village, photo=None)
             assert submit(server.openrosa_url, auth, xml).status_code == 201

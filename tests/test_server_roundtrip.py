@@ -12,8 +12,10 @@ import requests
 import xlsxwriter
 from fixtures.server.training import (
     FORM_ID,
+    JPEG,
     LANGS,
     SURVEY,
+    deployed_world,
     deployed_xform,
     finish_form,
     import_form,
@@ -26,21 +28,11 @@ from requests.auth import HTTPDigestAuth
 
 from fieldsim.server import LocalServer
 
-JPEG = b"\xff\xd8\xff\xe0 not really a jpeg"
-
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("roundtrip")
-    with LocalServer(tmp / "server", username="enum1", password="s3cret") as server:
-        _, task = import_form(server.api_url, server.token, write_form(tmp / f"{FORM_ID}.xlsx"))
-        uid = task["messages"]["created"][0]["uid"]
-        headers = {"Authorization": f"Token {server.token}"}
-        deployed = requests.post(f"{server.api_url}/api/v2/assets/{uid}/deployment/", headers=headers,
-                                 json={"active": True})
-        assert deployed.status_code == 200, deployed.text
-        auth = HTTPDigestAuth("enum1", "s3cret")
-        yield server, uid, auth, headers, deployed_xform(server.api_url, auth, uid)
+    with deployed_world(tmp_path_factory.mktemp("roundtrip")) as w:
+        yield w.server, w.uid, w.auth, w.headers, w.xform
 
 
 def records(server, uid, headers, **query):
