@@ -233,7 +233,7 @@ def compile_filler(cache_dir: Path | None = None) -> Path:
     target = root / digest.hexdigest()[:20]
     if (target / f"{MAIN_CLASS}.class").is_file():
         if not (target / FILLER_JAR).is_file():  # a cache folder from before the jar
-            _write_jar(target, target)
+            _write_jar(target)
         return target
     javac = _tool("javac")
     root.mkdir(parents=True, exist_ok=True)
@@ -257,7 +257,7 @@ def compile_filler(cache_dir: Path | None = None) -> Path:
                 f"A JDK 17 is needed ({INSTALL_HINT}); if it is installed, the jar's API changed: "
                 "keep pyxform pinned to 4.5.0."
             )
-        _write_jar(classes, classes)
+        _write_jar(classes)
         try:
             classes.rename(target)
         except OSError:
@@ -270,10 +270,11 @@ def compile_filler(cache_dir: Path | None = None) -> Path:
     return target
 
 
-def _write_jar(classes: Path, folder: Path) -> Path:
-    """``folder/filler.jar`` with the compiled classes (written aside, then renamed into place)."""
-    final = folder / FILLER_JAR
-    part = folder / f".{FILLER_JAR}.{os.getpid()}.{threading.get_ident()}"
+def _write_jar(classes: Path) -> Path:
+    """``classes/filler.jar`` with the compiled classes of that folder (written aside, then
+    renamed into place)."""
+    final = classes / FILLER_JAR
+    part = classes / f".{FILLER_JAR}.{os.getpid()}.{threading.get_ident()}"
     with zipfile.ZipFile(part, "w", zipfile.ZIP_STORED) as out:
         for item in sorted(classes.glob("*.class")):
             out.write(item, item.name)
@@ -374,9 +375,10 @@ class FormEngine:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._finalizer: weakref.finalize | None = None
+        # form path -> absolute path (resolve() is lstat heavy)
         self._resolved: dict[Path | str, str] = {}
         self._archive: tuple[Path, Path] | None = None  # (being written, final) class archive
-        self._fills = 0  # replies read from the running JVM  # form path -> absolute path (resolve() is lstat heavy)
+        self._fills = 0  # replies read from the running JVM
 
     # -- lifecycle -------------------------------------------------------------------
 

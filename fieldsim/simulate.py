@@ -133,6 +133,18 @@ def discover_forms(kobo: KoboClient, wanted: tuple[str, ...] = FORM_IDS) -> dict
     return {fid: uid for fid, (_, uid) in found.items()}
 
 
+@contextlib.contextmanager
+def _short_switch_interval(interval: float = SWITCH_INTERVAL) -> Iterator[None]:
+    """Lower CPython's process-wide thread switch interval to at most ``interval`` for the
+    duration of the block; the previous value is restored on exit."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, interval))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
+
+
 def simulate(server_url: str, token: str | None, *, respondents: int | None = None,
              seed: int = DEFAULT_SEED, out_dir: Path = Path("out/simulate"),
              username: str | None = None, password: str | None = None,
@@ -149,69 +161,60 @@ def simulate(server_url: str, token: str | None, *, respondents: int | None = No
     Raises :class:`SimulationError` (a form is not deployed, JavaRosa refused an answer, the
     server refused a submission). ``fill_threads`` threads of the JavaRosa JVM fill at once,
     ``workers`` threads post.
+
+    For the duration of the run this changes a process-wide setting: CPython's thread switch
+    interval (``sys.setswitchinterval``) is lowered to ``SWITCH_INTERVAL`` and restored on return,
+    so other threads of the calling process switch more often meanwhile.
     """
     began = time.perf_counter()
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
-    try:
-        return _simulate(server_url, token, respondents, seed, out_dir, username, password,
-                         on_progress, definition, geography, start, openrosa_url, workers,
-                         keep_instances, java_options, max(1, fill_threads), began)
-    finally:
-        sys.setswitchinterval(interval)
+    fill_threads = max(1, fill_threads)
+    with _short_switch_interval():
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        progress = on_progress or (lambda stage, done, total: None)
+        engine = FormEngine(java_options=java_options, threads=fill_threads)
+        with contextlib.ExitStack() as stack:
+            stack.callback(engine.close)
+            # the JVM starts while the fieldwork is planned and the forms are found and downloaded
+            aside = ThreadPoolExecutor(2, thread_name_prefix="aimak-aside")
+            stack.callback(aside.shutdown)
+            started = aside.submit(engine.start)
+            study, geo = load_study(Path(definition), Path(geography))
+            plan = plan_sample(study, geo)
+            world = make_world(study, geo, seed)
+            people = draw_respondents(world, plan, respondents)
+            visits = plan_fieldwork(world, plan, people, start=start or default_start())
 
-
-def _simulate(server_url: str, token: str | None, respondents: int | None, seed: int,
-              out_dir: Path, username: str | None, password: str | None,
-              on_progress: Progress | None, definition: Path, geography: Path,
-              start: dt.date | None, openrosa_url: str | None, workers: int, keep_instances: bool,
-              java_options: tuple[str, ...], fill_threads: int, began: float) -> SimulationResult:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    progress = on_progress or (lambda stage, done, total: None)
-    engine = FormEngine(java_options=java_options, threads=fill_threads)
-    with contextlib.ExitStack() as stack:
-        stack.callback(engine.close)
-        # the JVM starts while the fieldwork is planned and the forms are found and downloaded
-        aside = ThreadPoolExecutor(2, thread_name_prefix="aimak-aside")
-        stack.callback(aside.shutdown)
-        started = aside.submit(engine.start)
-        study, geo = load_study(Path(definition), Path(geography))
-        plan = plan_sample(study, geo)
-        world = make_world(study, geo, seed)
-        people = draw_respondents(world, plan, respondents)
-        visits = plan_fieldwork(world, plan, people, start=start or default_start())
-
-        http = HttpClient(server_url, token)
-        if not token and username and password:
-            http.session.auth = (username, password)
-        kobo = KoboClient(http)
-        stack.callback(kobo.close)
-        client = OpenRosaClient(openrosa_url or openrosa_base(server_url), token=token,
-                                username=username, password=password, pool=workers)
-        stack.callback(client.close)
-        forms = discover_forms(kobo)
-        missing = [f for f in FORM_IDS if f not in forms]
-        if missing:
-            raise SimulationError(f"form(s) {', '.join(missing)} are not deployed on {server_url}: "
-                                  "run 'aimak forms deploy' first.")
-        xforms = _download(client, forms, out_dir / "forms")
-        result = SimulationResult(out_dir, out_dir / "truth.json", forms, xforms, visits)
-        started.result()
-        _send_all(world, visits, xforms, client, result, out_dir, progress, workers, keep_instances,
-                  engine, fill_threads)
-        # the JVM stops and the truth is computed while the supervisors wait on the server
-        aside.submit(engine.close)
-        cells = aside.submit(expected_cells, world)
-        _supervise(kobo, forms, visits, result, progress)
-        cells = cells.result()
-    result.seconds = time.perf_counter() - began
-    summary = fieldwork_summary(visits) | {"forms": forms, "live_records": result.live,
-                                            "warnings": result.warnings}
-    write_truth(result.truth_path, truth_document(world, cells, respondents=len(people),
-                                                  fieldwork=summary))
-    _write_log(out_dir / "fieldwork.csv", visits)
-    return result
+            http = HttpClient(server_url, token)
+            if not token and username and password:
+                http.session.auth = (username, password)
+            kobo = KoboClient(http)
+            stack.callback(kobo.close)
+            client = OpenRosaClient(openrosa_url or openrosa_base(server_url), token=token,
+                                    username=username, password=password, pool=workers)
+            stack.callback(client.close)
+            forms = discover_forms(kobo)
+            missing = [f for f in FORM_IDS if f not in forms]
+            if missing:
+                raise SimulationError(f"form(s) {', '.join(missing)} are not deployed on {server_url}: "
+                                      "run 'aimak forms deploy' first.")
+            xforms = _download(client, forms, out_dir / "forms")
+            result = SimulationResult(out_dir, out_dir / "truth.json", forms, xforms, visits)
+            started.result()
+            _send_all(world, visits, xforms, client, result, out_dir, progress, workers, keep_instances,
+                      engine, fill_threads)
+            # the JVM stops and the truth is computed while the supervisors wait on the server
+            aside.submit(engine.close)
+            cells = aside.submit(expected_cells, world)
+            _supervise(kobo, forms, visits, result, progress)
+            cells = cells.result()
+        result.seconds = time.perf_counter() - began
+        summary = fieldwork_summary(visits) | {"forms": forms, "live_records": result.live,
+                                                "warnings": result.warnings}
+        write_truth(result.truth_path, truth_document(world, cells, respondents=len(people),
+                                                      fieldwork=summary))
+        _write_log(out_dir / "fieldwork.csv", visits)
+        return result
 
 
 def _download(client: OpenRosaClient, forms: dict[str, str], folder: Path) -> dict[str, Path]:

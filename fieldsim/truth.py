@@ -172,8 +172,8 @@ def truth_document(world: World, cells: list[CellTruth], *, respondents: int,
     coverage: dict[str, dict[str, list[list[str]]]] = {
         "gap_status": {s: [] for s in GAP_STATUSES}, "quadrant": {q: [] for q in QUADRANTS}}
     for c in cells:
-        if c.gap_status:  # every cell has one (insufficient_data when E is missing)
-            coverage["gap_status"][c.gap_status].append([c.municipality, c.service])
+        # every cell has a gap status (insufficient_data when E is missing)
+        coverage["gap_status"][c.gap_status].append([c.municipality, c.service])
         if c.quadrant:
             coverage["quadrant"][c.quadrant].append([c.municipality, c.service])
     return {

@@ -192,6 +192,12 @@ def simulate(
     openrosa_url: Annotated[str | None, typer.Option(
         "--openrosa-url", help="Where /formList and /submission live (default: from --server; "
         "kf.kobotoolbox.org -> kc.kobotoolbox.org, the same host otherwise).")] = None,
+    fill_threads: Annotated[int | None, typer.Option(
+        "--fill-threads", min=1, help="Threads of the one JavaRosa JVM that fill forms at once "
+        "(default: one per CPU core, at most 2).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, help="Threads that post the filled instances to the server "
+        "(default: 4).")] = None,
 ) -> None:
     """A simulated field team fills the deployed forms with JavaRosa and sends them over OpenRosa.
 
@@ -212,6 +218,9 @@ def simulate(
         if not key and not (username and password):
             raise AimakError("no credentials: set KOBO_TOKEN (or pass --token), or pass --username "
                              "and --password.")
+        # only what was given: simulate()'s own defaults otherwise
+        tuning = {name: value for name, value in
+                  (("fill_threads", fill_threads), ("workers", workers)) if value is not None}
         if sys.stdout.isatty():
             from rich.progress import Progress
 
@@ -225,10 +234,11 @@ def simulate(
 
                 result = run_simulation(url, key, respondents=respondents, seed=seed, out_dir=out,
                                         username=username, password=password, on_progress=show,
-                                        openrosa_url=phone_url)
+                                        openrosa_url=phone_url, **tuning)
         else:
             result = run_simulation(url, key, respondents=respondents, seed=seed, out_dir=out,
-                                    username=username, password=password, openrosa_url=phone_url)
+                                    username=username, password=password, openrosa_url=phone_url,
+                                    **tuning)
     except AimakError as err:
         _fail(err)
     typer.echo(result.summary())

@@ -427,8 +427,17 @@ def test_final_check_catches_a_constraint_a_later_answer_breaks(
 
 
 def test_class_archive_kept_after_real_work_and_a_broken_one_is_ignored(
-    survey: Path, tmp_path: Path
+    survey: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    launched: list[list[str]] = []  # the command line of each JVM the engine starts
+    popen = engine_mod.subprocess.Popen
+
+    def recording_popen(cmd, *args, **kwargs):
+        launched.append([str(part) for part in cmd])
+        return popen(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(engine_mod.subprocess, "Popen", recording_popen)
+
     classes = engine_mod.compile_filler(tmp_path)
     assert (classes / engine_mod.FILLER_JAR).is_file()
     with FormEngine(cache_dir=tmp_path) as eng:  # too little work: no archive kept
@@ -438,8 +447,12 @@ def test_class_archive_kept_after_real_work_and_a_broken_one_is_ignored(
         requests = [FillRequest(survey, GOOD)] * engine_mod.ARCHIVE_AFTER_FILLS
         assert len(list(eng.fill_many(requests))) == engine_mod.ARCHIVE_AFTER_FILLS
     [archive] = classes.glob("filler-*.jsa")
+    assert all(not any(a.startswith("-XX:SharedArchiveFile=") for a in cmd) for cmd in launched)
+    assert any(a.startswith("-XX:ArchiveClassesAtExit=") for a in launched[-1])
     with FormEngine(cache_dir=tmp_path) as eng:  # started with the archive
         assert eng.fill(survey, GOOD).errors == ()
+    assert f"-XX:SharedArchiveFile={archive}" in launched[-1]
+    assert not any(a.startswith("-XX:ArchiveClassesAtExit=") for a in launched[-1])
     archive.chmod(0o644)
     archive.write_bytes(b"not an archive")
     with FormEngine(cache_dir=tmp_path) as eng:  # the JVM ignores it (its warning goes to stderr)

@@ -20,6 +20,7 @@ from fieldsim import simulate as simulate_mod
 from fieldsim.answerable import answerable_questions, answered_paths, answered_share
 from fieldsim.engine import FormEngine
 from fieldsim.openrosa_client import OpenRosaClient
+from fieldsim.personas import effectiveness
 from fieldsim.server import LocalServer
 from fieldsim.simulate import DEFAULT_SEED, simulate
 from fieldsim.truth import GAP_STATUSES, QUADRANTS, gap_status
@@ -257,7 +258,6 @@ def test_validation_statuses_are_set_through_the_api(run, records):
 def test_truth_file_lists_every_gap_status_and_quadrant(run):
     truth = json.loads(run.truth_path.read_text(encoding="utf-8"))
     assert truth["seed"] == DEFAULT_SEED and truth["respondents"] == 300
-    assert "insufficient_data" in GAP_STATUSES
     for status in GAP_STATUSES:
         assert truth["coverage"]["gap_status"][status]
     for quadrant in QUADRANTS:
@@ -336,24 +336,37 @@ def test_cli_simulate_passes_openrosa_url(monkeypatch, tmp_path):
     assert result.exit_code != 0 and "--openrosa-url" in result.output  # plain http refused
 
 
+def test_cli_simulate_passes_fill_threads_and_workers_else_simulates_defaults(monkeypatch,
+                                                                               tmp_path):
+    from flows.cli import app
+
+    seen = []
+
+    def fake(url, token, **kwargs):
+        seen.append(kwargs)
+        raise SimulationError("stop here")
+
+    monkeypatch.setattr(simulate_mod, "simulate", fake)
+    base = ["simulate", "--server", "http://127.0.0.1:9", "--token", "t", "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, [*base, "--fill-threads", "3", "--workers", "2"])
+    assert result.exit_code != 0 and "stop here" in result.output
+    assert (seen[-1]["fill_threads"], seen[-1]["workers"]) == (3, 2)
+    result = CliRunner().invoke(app, base)
+    assert result.exit_code != 0 and "stop here" in result.output
+    assert "fill_threads" not in seen[-1] and "workers" not in seen[-1]  # simulate()'s defaults
+    result = CliRunner().invoke(app, [*base, "--fill-threads", "0"])
+    assert result.exit_code != 0 and len(seen) == 2  # refused before simulating
+    help_text = CliRunner().invoke(app, ["simulate", "--help"]).output
+    assert "--fill-threads" in help_text and "--workers" in help_text
+
+
 def _observed_effectiveness(definition, service, lsg_record):
-    """E from the LSG submission's values (DESIGN.md 5.5), None below the minimum coverage."""
-    scores, weights = [], []
-    for ind in service.indicators:
-        value = lsg_record.get(f"{service.prefix}/{ind.code}")
-        if value in (None, ""):
-            continue
-        if ind.answer == "yes_no":
-            score = 100.0 if value == "yes" else 0.0
-        else:
-            share = (float(value) - ind.floor) / (ind.target - ind.floor)
-            score = 100.0 * min(1.0, max(0.0, share))
-        scores.append(score)
-        weights.append(ind.weight)
-    coverage = len(scores) / len(service.indicators)
-    if not scores or coverage < definition.method.min_effectiveness_coverage:
-        return None
-    return sum(s * w for s, w in zip(scores, weights, strict=True)) / sum(weights)
+    """E from the LSG submission's values (DESIGN.md 5.5), None below the minimum coverage: the
+    submitted values go through the same scoring the truth uses."""
+    values = {ind.code: value for ind in service.indicators
+              if (value := lsg_record.get(f"{service.prefix}/{ind.code}")) not in (None, "")}
+    e, _, _ = effectiveness(service, values, definition.method.min_effectiveness_coverage)
+    return e
 
 
 def test_designed_cells_observed_gap_status_and_quadrant_equal_the_truth(run, records, study):
