@@ -24,6 +24,7 @@ import duckdb
 import pandas as pd
 
 from aimak.errors import PageUnreadableError
+from warehouse.transaction import transaction
 
 # What the raw table needs of a record, read in one pass over it ('_id' kept as JSON to tell a
 # number from a string).
@@ -146,8 +147,7 @@ def commit_pages(conn: duckdb.DuckDBPyConnection, asset_uid: str, form_id: str,
     quarantined once, not on every run."""
     _ensure_pending(conn)
     result = LoadResult()
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         conn.execute(f"""
             CREATE OR REPLACE TEMP TABLE incoming AS
             SELECT payload, _id, _uuid, root_uuid, version, TRY_CAST(submission_time AS TIMESTAMP) AS submission_time,
@@ -200,10 +200,6 @@ def commit_pages(conn: duckdb.DuckDBPyConnection, asset_uid: str, form_id: str,
             mark_stale(conn, asset_uid)
         conn.execute("DROP TABLE incoming")
         conn.execute(f"DELETE FROM {PENDING}")
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
     return result
 
 
@@ -262,8 +258,7 @@ def reconcile(conn: duckdb.DuckDBPyConnection, asset_uid: str,
     """
     frame = pd.DataFrame(listing, columns=["_id", "_uuid", "validation_status"])
     frame["_id"] = frame["_id"].astype("int64")
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         conn.register("server_listing", frame)
         deleted = conn.execute("""
             UPDATE raw_submissions SET deleted_at = now()
@@ -285,8 +280,4 @@ def reconcile(conn: duckdb.DuckDBPyConnection, asset_uid: str,
         conn.unregister("server_listing")
         if deleted or validation:
             mark_stale(conn, asset_uid)
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
     return Reconciliation(deleted, validation, changed)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import duckdb
 
+from warehouse.transaction import transaction
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_raw_and_state", """
         CREATE TABLE raw_submissions (
@@ -113,13 +115,8 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
     for name, sql in MIGRATIONS:
         if name in done:
             continue
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             conn.execute(sql)
             conn.execute("INSERT INTO _migrations VALUES (?, now())", [name])
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
         applied.append(name)
     return applied

@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from warehouse.raw import mark_stale
+from warehouse.transaction import transaction
 
 if TYPE_CHECKING:
     from etl.normalize import Field, FormSchema, Table
@@ -56,13 +57,8 @@ class StagingResult:
 
 def build_form_tables(conn: duckdb.DuckDBPyConnection, schema: FormSchema) -> StagingResult:
     """Rebuild every staging table of the form from raw_submissions, atomically."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         result = _build(conn, schema)
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
     return result
 
 

@@ -23,6 +23,7 @@ from warehouse.raw import (
     stage_page,
 )
 from warehouse.staging import StagingResult, build_form_tables
+from warehouse.transaction import transaction
 
 
 class WarehouseStore:
@@ -92,8 +93,7 @@ class WarehouseStore:
         kept for the first time marks staging stale in the same transaction, as the tables may
         gain columns from it."""
         text = None if content is None else json.dumps(content, sort_keys=True, ensure_ascii=False)
-        self.conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(self.conn):
             self.conn.execute("""
                 INSERT INTO form_versions VALUES (?, ?, ?, ?, now())
                 ON CONFLICT (asset_uid, version_uid) DO UPDATE SET content = excluded.content,
@@ -101,10 +101,6 @@ class WarehouseStore:
             """, [asset_uid, version_uid, text, date_modified])
             if content is not None:
                 mark_stale(self.conn, asset_uid)
-            self.conn.execute("COMMIT")
-        except Exception:
-            self.conn.execute("ROLLBACK")
-            raise
 
     def version_contents(self, asset_uid: str, version_uids: set[str]) -> list[dict[str, Any]]:
         """The kept contents of those versions, newest first."""
