@@ -148,6 +148,26 @@ class Method:
     weight_trim_high: float
 
 
+QUALITY_RULES = ("too_short", "straight_lining", "duplicate_instance", "gps_missing", "gps_far",
+                 "outside_window", "enumerator_outlier")
+EXCLUSIONS = ("not_approved", "no_consent", *QUALITY_RULES)
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Data-quality rules of the citizen interviews and which of them leave an interview out of
+    the scores (``exclude``: rule or reason -> bool; every one on unless the definition says so)."""
+
+    exclude: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(EXCLUSIONS, True))
+    min_seconds_per_answer: float = 3.0
+    straight_lining_share: float = 0.9
+    straight_lining_min_blocks: int = 4
+    gps_max_km: float = 10.0
+    enumerator_outlier_z: float = 3.5
+    enumerator_min_interviews: int = 20
+    time_zone: str = "Asia/Bishkek"
+
+
 @dataclass(frozen=True)
 class Team:
     code: str
@@ -174,6 +194,8 @@ class Study:
     round: str
     title: Text
     default_language: str
+    fieldwork_start: str | None = None  # ISO dates of the round's fieldwork window, when agreed
+    fieldwork_end: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +214,7 @@ class Definition:
     governance_items: tuple[GovernanceItem, ...]
     importance: Importance
     texts: dict[str, Text]
+    quality: Quality = field(default_factory=Quality)
 
     def text(self, key: str) -> Text:
         return self.texts[key]

@@ -1,0 +1,68 @@
+"""``aimak score``: rebuild the marts from the warehouse's synced tables and the study definition.
+
+One transaction: the dimension tables from the definition, the ``src_*`` views over the synced
+forms, every SQL model under ``warehouse/sql/`` and the weights (a Python model), then every
+check. A failed model or check leaves the previous marts in place (``warehouse.models``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from forms.definition import Definition, Geography
+from warehouse.models import Model, RunResult, checks, run_models, sql_models
+from warehouse.sources import create_source_views
+from warehouse.study import write_study_tables
+from warehouse.weights import build_weights
+
+# Wilson's score interval for a share p on a base n at the normal quantile z (DESIGN.md 5.2)
+MACROS = """
+CREATE OR REPLACE TEMP MACRO wilson_low(p, n, z) AS
+    CASE WHEN n > 0 THEN (p + z * z / (2 * n) - z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)))
+                         / (1 + z * z / n) END;
+CREATE OR REPLACE TEMP MACRO wilson_high(p, n, z) AS
+    CASE WHEN n > 0 THEN (p + z * z / (2 * n) + z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)))
+                         / (1 + z * z / n) END;
+"""
+
+PYTHON_MODELS = [
+    Model("fct_weights", None, build=build_weights,
+          reads=frozenset({"fct_interviews", "dim_population", "study_method"}),
+          writes=frozenset({"fct_weighting"})),
+]
+
+
+@dataclass
+class ScoreResult:
+    run: RunResult
+    rounds: list[str]
+    cells: dict[str, int] = field(default_factory=dict)
+    excluded: list[tuple[str, str, str, int]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = []
+        for rnd in self.rounds:
+            lines.append(f"round {rnd}: {self.cells.get(rnd, 0)} cells scored")
+        for rnd, municipality, reason, count in self.excluded:
+            lines.append(f"  {rnd} {municipality}: {count} interview(s) left out ({reason})")
+        return "\n".join(lines)
+
+
+def score(conn: duckdb.DuckDBPyConnection, definition: Definition,
+          geography: Geography) -> ScoreResult:
+    """Rebuild every mart in one transaction (see the module docstring)."""
+    def prepare(c: duckdb.DuckDBPyConnection) -> None:
+        write_study_tables(c, definition, geography)
+        create_source_views(c)
+        c.execute(MACROS)
+
+    run = run_models(conn, sql_models() + PYTHON_MODELS, checks(), before=prepare)
+    rounds = [r[0] for r in conn.execute(
+        "SELECT DISTINCT round FROM gap_scores ORDER BY round").fetchall()]
+    cells = dict(conn.execute("SELECT round, count(*) FROM gap_scores GROUP BY round").fetchall())
+    excluded = conn.execute("""
+        SELECT round, municipality_code, excluded_reason, count(*) FROM fct_interviews
+        WHERE NOT used GROUP BY ALL ORDER BY ALL""").fetchall()
+    return ScoreResult(run, rounds, cells, excluded)

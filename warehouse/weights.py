@@ -1,0 +1,144 @@
+"""Survey weights of the citizen interviews, one round × municipality at a time.
+
+1. Base weight: the village's adult population / completed (eligible) interviews in the village.
+   Villages without an interview cannot be represented; the population of the interviewed
+   villages is scaled up to the municipality's, so the weights still sum to its adults.
+2. Raking (iterative proportional fitting) to the municipality's margins from geography.csv: the
+   village totals (as above) and the sex × age-group cells; when a sex × age-group cell has no
+   interview, sex and age group are raked as two separate margins instead.
+3. Trimming to ``[low, high] ×`` the mean weight (``method.weight_trim``), then raking again,
+   repeated until the weights are within the bounds and on the margins (or a set number of rounds).
+
+The weighting efficiency 1 / (1 + CV²) (Kish) and the unequal-weighting design effect 1 + CV² are
+kept per round × municipality in ``fct_weighting``. Weights live in ``fct_weights``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+RAKE_ITERATIONS = 200
+RAKE_TOLERANCE = 1e-10  # largest relative miss of any margin
+TRIM_ROUNDS = 20
+
+
+@dataclass(frozen=True)
+class Weighting:
+    weights: np.ndarray
+    base: np.ndarray
+    scheme: str  # 'village+sex×age' | 'village+sex+age'
+    iterations: int
+    converged: bool
+    trimmed: int
+
+
+def rake(weights: np.ndarray, margins: list[tuple[np.ndarray, np.ndarray]],
+         iterations: int = RAKE_ITERATIONS, tolerance: float = RAKE_TOLERANCE
+         ) -> tuple[np.ndarray, int, bool]:
+    """Iterative proportional fitting: ``margins`` are (category index per respondent, target
+    total per category). Returns the raked weights, the sweeps made and whether they converged."""
+    w = weights.astype(float).copy()
+    for sweep in range(1, iterations + 1):
+        for index, targets in margins:
+            totals = np.bincount(index, weights=w, minlength=len(targets))
+            factor = np.divide(targets, totals, out=np.ones_like(targets, dtype=float),
+                               where=totals > 0)
+            w *= factor[index]
+        worst = 0.0
+        for index, targets in margins:
+            totals = np.bincount(index, weights=w, minlength=len(targets))
+            present = targets > 0
+            worst = max(worst, float(np.max(np.abs(totals[present] / targets[present] - 1),
+                                            initial=0.0)))
+        if worst < tolerance:
+            return w, sweep, True
+    return w, iterations, False
+
+
+def weigh(village: np.ndarray, cell: np.ndarray, sex: np.ndarray, age: np.ndarray,
+          village_adults: np.ndarray, cell_adults: np.ndarray, sex_adults: np.ndarray,
+          age_adults: np.ndarray, trim_low: float, trim_high: float) -> Weighting:
+    """Weights of one municipality's interviews. Category arrays hold 0-based indexes into the
+    population arrays (``cell`` = sex × age-group cell)."""
+    counts = np.bincount(village, minlength=len(village_adults)).astype(float)
+    interviewed = counts > 0
+    total = float(cell_adults.sum())
+    village_targets = np.where(interviewed, village_adults, 0.0).astype(float)
+    village_targets *= total / village_targets.sum()
+    base = village_targets[village] / counts[village]
+    if np.all(np.bincount(cell, minlength=len(cell_adults))[cell_adults > 0] > 0):
+        scheme = "village+sex×age"
+        margins = [(village, village_targets), (cell, cell_adults.astype(float))]
+    else:
+        scheme = "village+sex+age"
+        margins = [(village, village_targets), (sex, sex_adults.astype(float)),
+                   (age, age_adults.astype(float))]
+    w, sweeps, converged = rake(base, margins)
+    trimmed = 0
+    for _ in range(TRIM_ROUNDS):
+        mean = w.mean()
+        low, high = trim_low * mean, trim_high * mean
+        outside = (w < low * (1 - 1e-9)) | (w > high * (1 + 1e-9))
+        if not outside.any():
+            break
+        trimmed = max(trimmed, int(outside.sum()))
+        w, more, converged = rake(np.clip(w, low, high), margins)
+        sweeps += more
+    return Weighting(w, base, scheme, sweeps, converged, trimmed)
+
+
+def build_weights(conn: duckdb.DuckDBPyConnection) -> None:
+    """The python model ``fct_weights`` (and ``fct_weighting``): reads fct_interviews (the
+    interviews used in the scores), dim_population and study_method."""
+    method = conn.execute("SELECT weight_trim_low, weight_trim_high FROM study_method").fetchone()
+    people = conn.execute("""
+        SELECT submission_id, round, municipality_code, village_code, sex, age_group
+        FROM fct_interviews WHERE used ORDER BY round, municipality_code, submission_id
+    """).df()
+    population = conn.execute("""
+        SELECT municipality_code, village_code, sex, age_group, adults FROM dim_population
+        ORDER BY ALL""").df()
+    rows, summary = [], []
+    for (rnd, municipality), group in people.groupby(["round", "municipality_code"], sort=True):
+        pop = population[population.municipality_code == municipality]
+        villages = sorted(pop.village_code.unique())
+        sexes = sorted(pop.sex.unique())
+        ages = sorted(pop.age_group.unique())
+        cells = [(s, a) for s in sexes for a in ages]
+        v_index = {v: i for i, v in enumerate(villages)}
+        village_adults = pop.groupby("village_code").adults.sum().reindex(villages).to_numpy(float)
+        cell_adults = (pop.groupby(["sex", "age_group"]).adults.sum()
+                       .reindex(pd.MultiIndex.from_tuples(cells)).to_numpy(float))
+        sex_adults = pop.groupby("sex").adults.sum().reindex(sexes).to_numpy(float)
+        age_adults = pop.groupby("age_group").adults.sum().reindex(ages).to_numpy(float)
+        result = weigh(
+            group.village_code.map(v_index).to_numpy(int),
+            np.array([cells.index((s, a)) for s, a in zip(group.sex, group.age_group, strict=True)]),
+            group.sex.map({s: i for i, s in enumerate(sexes)}).to_numpy(int),
+            group.age_group.map({a: i for i, a in enumerate(ages)}).to_numpy(int),
+            village_adults, cell_adults, sex_adults, age_adults, *method)
+        rows.append(pd.DataFrame({
+            "submission_id": group.submission_id.to_numpy(), "round": rnd,
+            "municipality_code": municipality, "village_code": group.village_code.to_numpy(),
+            "base_weight": result.base, "weight": result.weights}))
+        cv2 = float(np.var(result.weights) / np.mean(result.weights) ** 2)
+        summary.append({"round": rnd, "municipality_code": municipality, "interviews": len(group),
+                        "scheme": result.scheme, "iterations": result.iterations,
+                        "converged": result.converged, "trimmed": result.trimmed,
+                        "weight_sum": float(result.weights.sum()),
+                        "design_effect_weighting": 1 + cv2, "weighting_efficiency": 1 / (1 + cv2)})
+    weights = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        {"submission_id": pd.Series(dtype="int64"), "round": pd.Series(dtype="str"),
+         "municipality_code": pd.Series(dtype="str"), "village_code": pd.Series(dtype="str"),
+         "base_weight": pd.Series(dtype="float64"), "weight": pd.Series(dtype="float64")})
+    summary_frame = pd.DataFrame(summary, columns=[
+        "round", "municipality_code", "interviews", "scheme", "iterations", "converged", "trimmed",
+        "weight_sum", "design_effect_weighting", "weighting_efficiency"])
+    for name, frame in (("fct_weights", weights), ("fct_weighting", summary_frame)):
+        conn.register("_weights_frame", frame)
+        conn.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _weights_frame")
+        conn.unregister("_weights_frame")
