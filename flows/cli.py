@@ -277,7 +277,8 @@ def run(
 
 @app.command("demo")
 def demo(
-    out: Annotated[Path, typer.Option(help="Where the demo writes everything (emptied first).")] = Path("out/demo"),
+    out: Annotated[Path, typer.Option(help="Where the demo writes everything: a new or empty folder, or "
+                                           "an earlier demo's (only its own files are replaced).")] = Path("out/demo"),
     respondents: Annotated[int | None, typer.Option(
         help="Citizen interviews in total (default: the sample plan's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulated fieldwork.")] = 2026,
