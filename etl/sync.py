@@ -258,14 +258,19 @@ def _refusal(client: KoboClient, asset: dict[str, Any], check: ListingCheck, lis
     if counted is not None and counted > listed:
         why = (f"the server's listing shows {listed} records up to _id {up_to} while its data "
                f"endpoint counts {counted}, so the listing was cut short")
+        advice = ("Run the sync again later (records stay until a whole listing is read); if "
+                  "the server really lost these submissions")
     elif 2 * missing > check.live:
-        why = "that is more than half, which looks more like a listing cut short than real deletions"
+        why = "that is more than half, more like a listing cut short than real deletions"
+        advice = ("Check the form's submission count on the server; if the deletions are real "
+                  "(e.g. test submissions cleared before fieldwork)")
     else:
         return None
-    return (f"{form_id_of(asset)} (asset {uid}): the sync would delete {missing} of its "
-            f"{check.live} live submissions, but {why} (a caching proxy, a token with partial "
-            "permissions or a half-restored server can do this); nothing was deleted. Check the "
-            "form's submission count on the server; if the deletions are real, run "
+    form_id = form_id_of(asset)
+    name = form_id if form_id == uid else f"{form_id} (asset {uid})"
+    return (f"{name}: the sync would delete {missing} of its {check.live} live submissions, but "
+            f"{why} (a caching proxy, a token with partial permissions or a half-restored server "
+            f"can do this); nothing was deleted. {advice}, run "
             f"'aimak sync --form {uid} --confirm-deletions'.")
 
 

@@ -1,8 +1,11 @@
 """Deploy and sync against the local KoboToolbox-compatible server: first and incremental syncs,
 edits, deletions and validation changes, form versions (added, removed and renamed questions),
 repeats nested two deep, legacy shapes, paging with ``start`` and ``offset`` links, injected
-faults, pages cut short behind a 200, runs killed (SIGKILL) at several points and resumed,
-quarantine, and no token in any log or error."""
+faults, pages cut short behind a 200, an empty listing through a proxy, runs killed (SIGKILL) at
+several points and resumed, quarantine, and no token in any log or error.
+
+Each test syncs against its own copy of one pristine server folder, so none depends on another
+or on the order they run in (``pytest tests/test_sync.py --reverse`` shows it)."""
 
 from __future__ import annotations
 
@@ -194,6 +197,41 @@ class OffsetLinks(requests.adapters.HTTPAdapter):
                     page[key] = page[key].replace("start=", "offset=")
             response._content = json.dumps(page).encode()
         return response
+
+
+class EmptyListingOnce(requests.adapters.HTTPAdapter):
+    """A caching proxy in front of the server: answers the next listing (``fields=``) with an
+    empty page, once."""
+
+    def __init__(self):
+        super().__init__()
+        self.left = 1
+
+    def send(self, request, **kwargs):
+        response = super().send(request, **kwargs)
+        if "fields=" in request.url and self.left:
+            self.left -= 1
+            response._content = b'{"count": 0, "next": null, "previous": null, "results": []}'
+        return response
+
+
+def test_empty_listing_through_a_proxy__nothing_lost_and_records_back_after_a_confirmed_one(world, tmp_path):
+    server, client, _team, _d, _f, _tmp = world
+    conn, store = new_store(tmp_path, "proxy")
+    asset = asset_of(client)
+    sync_form(client, store, asset)
+    proxied = HttpClient(server.api_url, server.token)
+    proxied.session.mount(server.api_url, EmptyListingOnce())
+    refused = sync_form(KoboClient(proxied), store, asset)
+    assert (refused.deleted, refused.held_back) == (0, 30) and "counts 30" in refused.refused
+    assert conn.execute("SELECT count(*) FROM submissions_household").fetchone() == (30,)
+    assert sync_form(client, store, asset).deleted == 0
+    proxied.session.mount(server.api_url, EmptyListingOnce())
+    confirmed = sync_form(KoboClient(proxied), store, asset, confirm_deletions=True)
+    assert confirmed.deleted == 30 and confirmed.submissions == 0  # the data manager was wrong
+    back = sync_form(client, store, asset)
+    assert (back.restored, back.submissions) == (30, 30)
+    conn.close()
 
 
 @pytest.mark.parametrize("links", ["start", "offset"])
