@@ -55,6 +55,7 @@ class ListingCheck(Protocol):
     changed_ids: list[int]
     missing_ids: list[int]
     live: int
+    reach: int
 
 
 class SyncStore(Protocol):
@@ -210,11 +211,11 @@ def _reconcile(client: KoboClient, store: SyncStore, asset: dict[str, Any], up_t
     fetch again what changed; delete what vanished, unless the listing looks wrong."""
     uid, form_id = asset["uid"], result.form_id
     listing: list[tuple[int, str, str | None]] = []
-    listed = 0  # what the server listed up to the cursor, readable or not, for its own count
+    ids: list[int | None] = []  # every listed record's _id, readable or not, for the count
     for page in client.iter_pages(uid, 0, fields=LISTING_FIELDS):
         for r in page.records:
             known = isinstance(r, dict) and type(r.get("_id")) is int
-            listed += not known or r["_id"] <= up_to
+            ids.append(r["_id"] if known else None)
             if known and isinstance(r.get("_uuid"), str):
                 status = r.get("_validation_status")
                 listing.append((r["_id"], r["_uuid"],
@@ -222,7 +223,8 @@ def _reconcile(client: KoboClient, store: SyncStore, asset: dict[str, Any], up_t
     check = store.reconcile(uid, listing, up_to)
     result.validation_changed = check.validation_changed
     result.restored += check.restored
-    result.refused = None if confirm_deletions else _refusal(client, asset, check, listed, up_to)
+    if not confirm_deletions:
+        result.refused = _refusal(client, asset, check, ids, max(up_to, check.reach))
     if result.refused:
         result.held_back = len(check.missing_ids)
     else:
@@ -241,19 +243,20 @@ def _reconcile(client: KoboClient, store: SyncStore, asset: dict[str, Any], up_t
         result.quarantined += loaded.quarantined
 
 
-def _refusal(client: KoboClient, asset: dict[str, Any], check: ListingCheck, listed: int,
-             up_to: int) -> str | None:
+def _refusal(client: KoboClient, asset: dict[str, Any], check: ListingCheck,
+             ids: list[int | None], up_to: int) -> str | None:
     """Why the deletions a listing implies must not be applied, in one line, or None.
 
     A listing can be cut short without any error: a caching proxy answering an empty page, a
     token with partial permissions, a half-restored server. So deletions are refused when the
-    data endpoint's own ``count`` of records up to the cursor is larger than what the listing
-    showed, or when they would take more than half of the form's live records (bulk deletion of
+    data endpoint's own ``count`` of records up to ``up_to`` (the largest ``_id`` judged) is
+    larger than what the listing showed there, or when they would take more than half of the form's live records (bulk deletion of
     test submissions is real, and is confirmed with ``--confirm-deletions``)."""
     missing = len(check.missing_ids)
     if not missing:
         return None
     uid = asset["uid"]
+    listed = sum(1 for i in ids if i is None or i <= up_to)
     counted = next(client.iter_pages(uid, 0, limit=1, query={"_id": {"$lte": up_to}})).count
     if counted is not None and counted > listed:
         why = (f"the server's listing shows {listed} records up to _id {up_to} while its data "

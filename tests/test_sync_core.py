@@ -7,7 +7,7 @@ confirmed, records that come back; and starting one form over (``--full-refresh`
 from __future__ import annotations
 
 import pytest
-from fake_kobo import BASE, TOKEN, FakeKobo, empty_page, first_records, gateway_timeout
+from fake_kobo import BASE, SAMPLE_UID, TOKEN, FakeKobo, empty_page, first_records, gateway_timeout
 from snapshots import assert_same, snapshot
 
 import etl.sync
@@ -41,10 +41,9 @@ class Warehouse:
         self.conn = connect(folder / "w.duckdb")
         self.store = WarehouseStore(self.conn, folder / "landing")
 
-    def sync(self, client: KoboClient, uid: str | None = None, **options) -> FormSyncResult:
-        asset = client.asset(uid or next(iter(client.list_assets()))["uid"])
-        self.asset = asset
-        return sync_form(client, self.store, asset, page_limit=PAGE, **options)
+    def sync(self, client: KoboClient, **options) -> FormSyncResult:
+        self.asset = client.asset(SAMPLE_UID)
+        return sync_form(client, self.store, self.asset, page_limit=PAGE, **options)
 
     def table(self) -> list[tuple]:
         """(_id, _uuid, validation status) of every row of the form's submissions table."""
@@ -120,7 +119,7 @@ def test_edit_delete_and_validation_change__found_by_the_listing(kobo, client, w
         (40215005, gone["_uuid"], False, True)])  # the deleted record stays, marked
 
 
-@pytest.mark.parametrize(("links", "legacy"), [("offset", False), ("offset", True)])
+@pytest.mark.parametrize(("links", "legacy"), [("offset", False), ("start", True)])
 def test_older_servers__offset_links_and_legacy_records_make_the_same_table(requests_mock, client,
                                                                             warehouse, links, legacy):
     current = FakeKobo(20).install(requests_mock)
@@ -247,6 +246,17 @@ def test_full_refresh__brings_back_rows_a_bad_listing_marked_deleted(kobo, clien
     w.sync(client, confirm_deletions=True)
     refreshed = w.sync(client, full_refresh=True)
     assert (refreshed.restored, refreshed.submissions) == (20, 20) and w.table() == on_server(kobo)
+
+
+def test_full_refresh_of_a_form_emptied_on_the_server__deletions_judged_like_any_sync(kobo, client, warehouse):
+    w = warehouse()
+    w.sync(client)
+    kobo.main.delete(*list(kobo.main.records))
+    refused = w.sync(client, full_refresh=True)  # the fresh pull reaches no record at all
+    assert (refused.deleted, refused.held_back, refused.submissions) == (0, 20, 20)
+    assert "would delete 20 of its 20 live submissions" in refused.refused
+    confirmed = w.sync(client, full_refresh=True, confirm_deletions=True)
+    assert (confirmed.deleted, confirmed.submissions) == (20, 0)
 
 
 def test_full_refresh_interrupted__the_next_plain_sync_finishes_it(kobo, client, warehouse, monkeypatch):

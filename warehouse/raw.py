@@ -257,8 +257,9 @@ class Reconciliation:
     validation_changed: int
     restored: int  # rows marked deleted that the listing shows again, same _uuid: live again
     changed_ids: list[int]  # to fetch again: edited (another _uuid), or never loaded at all
-    missing_ids: list[int]  # live rows up to the cursor that the listing does not show
-    live: int  # live rows up to the cursor, before any deletion
+    missing_ids: list[int]  # live rows the listing does not show
+    live: int  # live rows, before any deletion
+    reach: int  # the largest _id of those live rows (0: none)
 
 
 def reconcile(conn: duckdb.DuckDBPyConnection, asset_uid: str,
@@ -267,9 +268,10 @@ def reconcile(conn: duckdb.DuckDBPyConnection, asset_uid: str,
 
     Rows marked deleted that the listing shows again with the same ``_uuid`` are restored; rows
     whose validation status changed are updated; the ids whose ``_uuid`` changed (edits, also of
-    rows marked deleted) and the listed ids up to ``up_to_id`` that were never loaded are returned
-    to be fetched again; live rows the listing does not show are returned, not deleted. Only rows
-    with ``_id`` <= ``up_to_id`` are judged: newer ones arrived after the data pull.
+    rows marked deleted) and the listed ids up to ``up_to_id`` (the data pull's reach) that were
+    never loaded are returned to be fetched again (newer ones arrived after the pull); every live
+    row the listing does not show is returned, not deleted (a form started over may hold rows
+    beyond the new pull's reach, and they are judged too).
     """
     frame = pd.DataFrame(listing, columns=["_id", "_uuid", "validation_status"])
     frame["_id"] = frame["_id"].astype("int64")
@@ -297,15 +299,16 @@ def reconcile(conn: duckdb.DuckDBPyConnection, asset_uid: str,
               AND r.superseded_at IS NULL
               AND r.validation_status IS DISTINCT FROM s.validation_status
         """, [asset_uid]).fetchone()[0]
-        live, missing = conn.execute("""
-            SELECT count(*), list(_id ORDER BY _id) FILTER (WHERE _id NOT IN (SELECT _id FROM server_listing))
+        live, reach, missing = conn.execute("""
+            SELECT count(*), coalesce(max(_id), 0),
+                   list(_id ORDER BY _id) FILTER (WHERE _id NOT IN (SELECT _id FROM server_listing))
             FROM raw_submissions
-            WHERE asset_uid = ? AND superseded_at IS NULL AND deleted_at IS NULL AND _id <= ?
-        """, [asset_uid, up_to_id]).fetchall()[0]
+            WHERE asset_uid = ? AND superseded_at IS NULL AND deleted_at IS NULL
+        """, [asset_uid]).fetchall()[0]
         conn.unregister("server_listing")
         if restored or validation:
             mark_stale(conn, asset_uid)
-    return Reconciliation(validation, restored, changed, list(missing or []), live)
+    return Reconciliation(validation, restored, changed, list(missing or []), live, reach)
 
 
 def mark_deleted(conn: duckdb.DuckDBPyConnection, asset_uid: str, ids: list[int]) -> int:
