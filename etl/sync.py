@@ -250,8 +250,10 @@ def _refusal(client: KoboClient, asset: dict[str, Any], check: ListingCheck,
     A listing can be cut short without any error: a caching proxy answering an empty page, a
     token with partial permissions, a half-restored server. So deletions are refused when the
     data endpoint's own ``count`` of records up to ``up_to`` (the largest ``_id`` judged) is
-    larger than what the listing showed there, or when they would take more than half of the form's live records (bulk deletion of
-    test submissions is real, and is confirmed with ``--confirm-deletions``)."""
+    larger than what the listing showed there, or when they would take more than half of the
+    form's live records (bulk deletion of test submissions is real: the data manager confirms it
+    with ``--confirm-deletions``). The count costs one small request, made only when the listing
+    implies deletions."""
     missing = len(check.missing_ids)
     if not missing:
         return None
