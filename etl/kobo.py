@@ -35,6 +35,7 @@ class Page:
     body: bytes
     records: list[dict[str, Any]]
     has_next: bool
+    count: int | None = None  # the server's count of every record the query matches
 
     @property
     def size(self) -> int:
@@ -55,7 +56,9 @@ class Page:
         results = page.get("results") if isinstance(page, dict) else None
         if not isinstance(results, list):
             raise PageUnreadableError("a data page has no 'results' list")
-        return cls(body, results, bool(page.get("next")) and bool(results))
+        count = page.get("count")
+        return cls(body, results, bool(page.get("next")) and bool(results),
+                   count if type(count) is int else None)
 
 
 class KoboClient:

@@ -91,6 +91,13 @@ def sync(
     warehouse: Annotated[
         Path | None, typer.Option(help="DuckDB warehouse (default: AIMAK_WAREHOUSE).")
     ] = None,
+    full_refresh: Annotated[bool, typer.Option(
+        "--full-refresh", help="Start the form named by --form over: pull every submission again "
+        "and rebuild its tables (earlier raw rows are kept).")] = False,
+    confirm_deletions: Annotated[bool, typer.Option(
+        "--confirm-deletions", help="Apply the deletions a sync of the form named by --form "
+        "refused (more than half of its submissions, or a listing that contradicts the server's "
+        "count): only when they are real.")] = False,
 ) -> None:
     """Pull new, edited and deleted submissions of every deployed form into the warehouse.
 
@@ -99,7 +106,8 @@ def sync(
     from flows.sync import sync_flow
 
     try:
-        results = sync_flow(form, str(warehouse) if warehouse else None)
+        results = sync_flow(form, str(warehouse) if warehouse else None,
+                            full_refresh=full_refresh, confirm_deletions=confirm_deletions)
     except AimakError as err:
         _fail(err)
     if not results:
@@ -269,7 +277,8 @@ def run(
 
 @app.command("demo")
 def demo(
-    out: Annotated[Path, typer.Option(help="Where the demo writes everything (emptied first).")] = Path("out/demo"),
+    out: Annotated[Path, typer.Option(help="Where the demo writes everything: a new or empty folder, or "
+                                           "an earlier demo's (only its own files are replaced).")] = Path("out/demo"),
     respondents: Annotated[int | None, typer.Option(
         help="Citizen interviews in total (default: the sample plan's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulated fieldwork.")] = 2026,

@@ -146,3 +146,26 @@ def test_server__restart_keeps_the_password__another_accounts_token_exits_1(tmp_
          "--username", "team2", "--token", token], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1
     assert "already belongs to the account 'team1'" in refused.stderr and token not in refused.stderr
+
+
+def test_sync__full_refresh_and_confirm_deletions_reach_the_flow_and_a_refusal_exits_1(monkeypatch):
+    import flows.sync
+    from aimak.errors import DeletionsRefusedError
+
+    calls = []
+
+    def flow(form, warehouse, **options):
+        calls.append((form, warehouse, options))
+        if not options["confirm_deletions"]:
+            raise DeletionsRefusedError("household: the sync would delete 30 of its 30 live submissions")
+        return []
+
+    monkeypatch.setattr(flows.sync, "sync_flow", flow)
+    refused = runner.invoke(app, ["sync", "--form", "household", "--full-refresh"])
+    assert refused.exit_code == 1
+    assert refused.output.strip() == "error: household: the sync would delete 30 of its 30 live submissions"
+    confirmed = runner.invoke(app, ["sync", "--form", "household", "--confirm-deletions"])
+    assert confirmed.exit_code == 0
+    assert calls == [("household", None, {"full_refresh": True, "confirm_deletions": False}),
+                     ("household", None, {"full_refresh": False, "confirm_deletions": True})]
+    assert "--full-refresh" in runner.invoke(app, ["sync", "--help"]).output

@@ -173,3 +173,43 @@ def test_token__absent_from_cli_output_prefect_logs_and_errors(
     captured = capfd.readouterr()
     seen = "\n".join([*outputs, *records.lines, error, repr(caught.value), captured.out, captured.err])
     assert right not in seen and wrong not in seen
+
+
+
+def test_sync_flow__refused_deletions_fail_the_run_after_every_form_synced_then_confirmed(
+        prefect_harness, requests_mock, monkeypatch, tmp_path):
+    from fake_kobo import BASE, TOKEN, FakeKobo, empty_page
+
+    from aimak.errors import ConfigError, DeletionsRefusedError
+    from flows.sync import sync_flow
+    from warehouse.db import connect
+
+    kobo = FakeKobo(6).install(requests_mock)
+    other = kobo.add_form("aOtherFormUid00000000000", "other_form")
+    other.submit(6)
+    monkeypatch.setenv("KOBO_URL", BASE)
+    monkeypatch.setenv("KOBO_TOKEN", TOKEN)
+    warehouse = str(tmp_path / "w.duckdb")
+
+    def live() -> dict:
+        conn = connect(warehouse)
+        rows = dict(conn.execute("SELECT asset_uid, count(*) FROM raw_submissions WHERE deleted_at "
+                                 "IS NULL AND superseded_at IS NULL GROUP BY ALL").fetchall())
+        conn.close()
+        return rows
+
+    sync_flow(None, warehouse, False)
+    kobo.main.proxy_listing(empty_page)  # the first form's listing comes back empty, once
+    other.submit(3)  # the second form, synced after it, has news
+    with pytest.raises(DeletionsRefusedError) as caught:
+        sync_flow(None, warehouse, False)
+    message = str(caught.value)
+    assert "\n" not in message and "would delete 6 of its 6 live submissions" in message
+    assert f"--form {kobo.main.uid} --confirm-deletions" in message
+    assert live() == {kobo.main.uid: 6, other.uid: 9}  # the other form was synced all the same
+    with pytest.raises(ConfigError, match="--confirm-deletions acts on one form"):
+        sync_flow(None, warehouse, False, confirm_deletions=True)
+    kobo.main.delete(*list(kobo.main.records))  # the deletions were real after all
+    confirmed = sync_flow(kobo.main.uid, warehouse, False, confirm_deletions=True)
+    assert [(r.form_id, r.deleted) for r in confirmed] == [(kobo.main.uid, 6)]
+    assert live() == {other.uid: 9}
