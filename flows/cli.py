@@ -91,15 +91,19 @@ def sync(
     warehouse: Annotated[
         Path | None, typer.Option(help="DuckDB warehouse (default: AIMAK_WAREHOUSE).")
     ] = None,
+    attachments: Annotated[bool | None, typer.Option(
+        "--attachments/--no-attachments",
+        help="Also download each submission's photos, audio and other files, once, into "
+             "'attachments/' beside the warehouse (default: AIMAK_ATTACHMENTS, off).")] = None,
 ) -> None:
     """Pull new, edited and deleted submissions of every deployed form into the warehouse.
 
-    Example: aimak sync --form citizen_survey
+    Example: aimak sync --form citizen_survey --attachments
     """
     from flows.sync import sync_flow
 
     try:
-        results = sync_flow(form, str(warehouse) if warehouse else None)
+        results = sync_flow(form, str(warehouse) if warehouse else None, attachments=attachments)
     except AimakError as err:
         _fail(err)
     if not results:
