@@ -18,6 +18,7 @@ Persistence and the folder layout are the store's job (``warehouse.attachments``
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from etl.kobo import ASSETS, KoboClient, form_id_of
 from etl.normalize import form_schema
 
 BATCH = 200  # submissions read from the warehouse at a time
+COMMIT_SECONDS = 2.0  # files kept are recorded at least this often (a kill re-downloads the rest)
 GIVE_UP_AFTER = 3  # files in a row the server could not serve (down, refusing): stop for this run
 SHOWN_PROBLEMS = 20
 
@@ -55,13 +57,12 @@ class AttachmentStore(Protocol):
     def begin(self) -> None: ...
     def check_fileless(self, asset_uid: str) -> int: ...
     def unchecked(self, asset_uid: str, after_id: int, limit: int) -> list[tuple[int, str, str]]: ...
-    def present(self, asset_uid: str, submission_id: int, basename: str) -> bool: ...
+    def present(self, asset_uid: str, first_id: int, last_id: int) -> set[tuple[int, str]]: ...
     def scratch(self) -> Path: ...
     def keep(self, scratch: Path, asset_uid: str, submission_id: int, submission_uuid: str, *,
              basename: str, attachment_uid: str | None, question_xpath: str | None,
              mimetype: str | None, size: int, sha256: str) -> Path: ...
-    def settle(self, asset_uid: str, submission_id: int, submission_uuid: str,
-               listed: set[str]) -> int: ...
+    def commit(self, asset_uid: str, done: list[tuple[int, str, set[str]]]) -> int: ...
 
 
 @dataclass
@@ -104,14 +105,20 @@ def fetch_attachments(client: KoboClient, store: AttachmentStore, asset: dict[st
     refused = 0  # files in a row the server could not serve
     after = 0
     while not result.stopped and (rows := store.unchecked(uid, after, batch)):
+        done: list[tuple[int, str, set[str]]] = []  # submissions whose files are all kept
+        present = store.present(uid, rows[0][0], rows[-1][0])
+        committed = time.monotonic()
         for submission_id, submission_uuid, payload in rows:
             after = submission_id
+            if time.monotonic() - committed > COMMIT_SECONDS:
+                result.superseded += store.commit(uid, done)
+                done, committed = [], time.monotonic()
             record = orjson.loads(payload)
             listed, awaited = _files_of(client, uid, submission_id, submission_uuid, record, media)
             result.awaited += awaited
             complete = not awaited
             for item in listed:
-                if store.present(uid, submission_id, item.basename):
+                if (submission_id, item.basename) in present:
                     result.present += 1
                     continue
                 try:
@@ -133,8 +140,8 @@ def fetch_attachments(client: KoboClient, store: AttachmentStore, asset: dict[st
             if result.stopped:
                 break
             if complete:
-                result.superseded += store.settle(uid, submission_id, submission_uuid,
-                                                  {item.basename for item in listed})
+                done.append((submission_id, submission_uuid, {item.basename for item in listed}))
+        result.superseded += store.commit(uid, done)
     result.retries = client.http.retries - retries
     return result
 
@@ -151,7 +158,7 @@ def listed_files(http: Any, asset_uid: str, submission_id: int, record: dict[str
     on KOBO_URL's origin: the server's ``download_url`` when it points there (used as given),
     else kpi's attachment endpoint built from the file's uid or id, so the token never goes to
     another host (older servers link files on the kc host)."""
-    answers = answer_paths(record, media)
+    answers: dict[str, str] | None = None  # looked up only for a file without question_xpath
     out: list[Listed] = []
     for entry in record.get("_attachments") or []:
         if not isinstance(entry, dict) or entry.get("is_deleted") is True:
@@ -163,7 +170,10 @@ def listed_files(http: Any, asset_uid: str, submission_id: int, record: dict[str
             url = f"{ASSETS}{asset_uid}/data/{submission_id}/attachments/{key}/" if key else None
         if not basename or url is None:
             continue
-        xpath = entry.get("question_xpath") or answers.get(basename) or answers.get(_valid_name(basename))
+        xpath = entry.get("question_xpath")
+        if not xpath:
+            answers = answer_paths(record, media) if answers is None else answers
+            xpath = answers.get(basename) or answers.get(_valid_name(basename))
         out.append(Listed(basename, None if key is None else str(key), entry.get("mimetype"), url,
                           xpath or None))
     return out
@@ -175,15 +185,19 @@ def answer_paths(record: dict[str, Any], media: set[str] = frozenset()) -> dict[
     of the ``media`` questions wins over another answer with the same value."""
     found: dict[str, str] = {}
     for wanted in (False, True):
-        for path, question, value in _answers(record, {}):
-            if (question in media) == wanted:
+        for key, value, repeats in _answers(record, {}):
+            if (key in media) == wanted:
+                parts = key.split("/")
+                path = "/".join(part + (f"[{repeats[p]}]" if (p := "/".join(parts[:n])) in repeats else "")
+                                for n, part in enumerate(parts, start=1))
                 found[_valid_name(value)] = path
                 found[value] = path
     return found
 
 
-def _answers(record: dict[str, Any], repeats: dict[str, int]) -> Iterator[tuple[str, str, str]]:
-    """(numbered path, question path, value) of every string answer of a record or repeat entry."""
+def _answers(record: dict[str, Any], repeats: dict[str, int]) -> Iterator[tuple[str, str, dict[str, int]]]:
+    """(question path, value, the numbers of the repeat entries it sits in) of every string
+    answer of a record or repeat entry."""
     for key, value in record.items():
         if key.startswith("_"):
             continue
@@ -192,10 +206,7 @@ def _answers(record: dict[str, Any], repeats: dict[str, int]) -> Iterator[tuple[
                 if isinstance(entry, dict):
                     yield from _answers(entry, {**repeats, key: index})
         elif isinstance(value, str):
-            parts = key.split("/")
-            numbered = [part + (f"[{repeats[path]}]" if (path := "/".join(parts[:n])) in repeats else "")
-                        for n, part in enumerate(parts, start=1)]
-            yield "/".join(numbered), key, value
+            yield key, value, repeats
 
 
 def _files_of(client: KoboClient, asset_uid: str, submission_id: int, submission_uuid: str,
@@ -218,7 +229,7 @@ def _files_of(client: KoboClient, asset_uid: str, submission_id: int, submission
 
 def _unlisted(record: dict[str, Any], media: set[str], listed: list[Listed]) -> int:
     names = {item.basename for item in listed}
-    return sum(1 for _path, question, value in _answers(record, {})
+    return sum(1 for question, value, _repeats in _answers(record, {})
                if question in media and value and value not in names and _valid_name(value) not in names)
 
 

@@ -1,7 +1,7 @@
 """Attachments: every listed file downloaded once into the folder beside the warehouse and linked
 to its submission and question; a second sync downloads nothing; a run killed (SIGKILL) mid-file,
-between the move and the row, or before a submission is settled resumes to the same files and
-rows as a clean run; an edit's new file is fetched and the old one kept, superseded; deleted
+between the move and the row, or after a commit resumes to the same files and rows as a clean
+run; an edit's new file is fetched and the old one kept, superseded; deleted
 submissions keep their files; a file the server lost (404) is reported, not fatal, and fetched
 once it is back; a file not uploaded yet is awaited; older servers (numeric ids, no
 question_xpath, links on the kc host) work; redirects elsewhere get no token; the token never
@@ -374,7 +374,6 @@ KILL_SCRIPT = textwrap.dedent("""
     from pathlib import Path
 
     import etl.http
-    import warehouse.attachments
     from etl.attachments import fetch_attachments
     from etl.http import HttpClient
     from etl.kobo import KoboClient
@@ -382,11 +381,11 @@ KILL_SCRIPT = textwrap.dedent("""
     from warehouse.attachments import AttachmentStore
     from warehouse.db import connect
 
-    url, token, folder, point = sys.argv[1:5]
+    url, token, folder, point, batch = sys.argv[1:6]
     where, _, nth = point.partition(":")
     nth = int(nth)
     etl.http.CHUNK = 1024  # several chunks per file, so a kill can land inside one
-    count = {"download": 0, "moved": 0, "kept": 0}
+    count = {"download": 0, "kept": 0, "committed": 0}
 
     def reached(marker):
         print(marker, flush=True)
@@ -406,14 +405,6 @@ KILL_SCRIPT = textwrap.dedent("""
         return real_save(response, target)
     etl.http._save = save
 
-    real_sync = warehouse.attachments._sync_folder
-    def moved(folder):
-        real_sync(folder)
-        count["moved"] += 1
-        if where == "moved" and count["moved"] == nth:
-            reached(f"moved {nth}")
-    warehouse.attachments._sync_folder = moved
-
     class Store(AttachmentStore):
         def keep(self, *args, **kwargs):
             out = super().keep(*args, **kwargs)
@@ -421,23 +412,30 @@ KILL_SCRIPT = textwrap.dedent("""
             if where == "kept" and count["kept"] == nth:
                 reached(f"kept {nth}")
             return out
+        def commit(self, *args):
+            out = super().commit(*args)
+            count["committed"] += 1
+            if where == "committed" and count["committed"] == nth:
+                reached(f"committed {nth}")
+            return out
 
     client = KoboClient(HttpClient(url, token))
     conn = connect(Path(folder) / "w.duckdb")
-    fetch_attachments(client, Store(conn, Path(folder)), deployed_assets(client)[0])
+    fetch_attachments(client, Store(conn, Path(folder)), deployed_assets(client)[0], batch=int(batch))
     print("finished", flush=True)
 """)
 
-KILL_POINTS = [  # where the child is killed, what it printed there
-    ("download:3", "inside download 3"),  # mid-file, in the first submission
-    ("moved:2", "moved 2"),  # the file in place, its row not written
-    ("kept:4", "kept 4"),  # every file of the first submission kept, the submission not settled
-    ("download:5", "inside download 5"),  # the first submission settled, mid-file in the second
+KILL_POINTS = [  # where the child is killed, submissions per batch, what it printed there
+    ("download:3", 200, "inside download 3"),  # mid-file, in the first submission
+    ("kept:4", 200, "kept 4"),  # every file of the first submission in place, none recorded yet
+    ("committed:1", 1, "committed 1"),  # the first submission recorded and checked
+    ("download:5", 1, "inside download 5"),  # then mid-file in the second submission
 ]
 
 
-@pytest.mark.parametrize(("point", "marker"), KILL_POINTS, ids=[p for p, _m in KILL_POINTS])
-def test_killed_mid_download_and_resumed__same_files_and_rows_as_a_clean_run(world, tmp_path, point, marker):
+@pytest.mark.parametrize(("point", "batch", "marker"), KILL_POINTS, ids=[p for p, _b, _m in KILL_POINTS])
+def test_killed_mid_download_and_resumed__same_files_and_rows_as_a_clean_run(world, tmp_path, point, batch,
+                                                                             marker):
     clean, _ = sync_all(client_of(world), tmp_path / "clean")
     expected = snapshot(clean, tmp_path / "clean")
     clean.close()
@@ -448,7 +446,7 @@ def test_killed_mid_download_and_resumed__same_files_and_rows_as_a_clean_run(wor
 
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     child = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, world.server.api_url, world.server.token,
-                              str(folder), point], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              str(folder), point, str(batch)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, env=env, text=True)
     try:
         said = child.stdout.readline().strip()
@@ -466,7 +464,8 @@ def test_killed_mid_download_and_resumed__same_files_and_rows_as_a_clean_run(wor
     files = {path for path in on_disk(folder) if "/.partial/" not in path}
     recorded = {r[9] for r in rows(conn)}
     assert recorded <= files  # no row without its file
-    assert files - recorded <= ({f"attachments/{world.uid}/1/note.m4a"} if point == "moved:2" else set())
+    in_place = {"download:3": 2, "kept:4": 4}.get(point, 0)  # moved in place, not recorded yet
+    assert files - recorded == {f"attachments/{world.uid}/1/{name}" for name in list(FILES)[:in_place]}
     assert all(on_disk(folder)[r[9]] == r[8] for r in rows(conn))  # no half file under a real name
     assert snapshot(conn, folder) != expected
     asset = deployed_assets(client_of(world))[0]

@@ -1,10 +1,11 @@
 """The warehouse side of attachments: the ``attachments`` table and the files it points at, kept
 in ``attachments/<asset_uid>/<_id>/<file name>`` beside the warehouse file.
 
-A file is downloaded into ``attachments/.partial/``, then moved to its place and recorded, so a
-run killed at any point leaves no half file under a real name and no row without its file; the
-one gap (moved, not yet recorded) is closed by the next run, which finds the file in place and
-keeps it when its content is the same. ``attachment_checks`` remembers the submission versions
+A file is downloaded into ``attachments/.partial/``, then moved to its place; the rows of the
+files moved are written together (with the submissions they complete) by :meth:`commit`, so a
+run killed at any point leaves no half file under a real name and no row without its file. A
+file moved but not yet recorded is downloaded again by the next run, which finds it in place
+and keeps it when the bytes are the same. ``attachment_checks`` remembers the submission versions
 whose files are all here, so a later sync reads only the new and edited submissions.
 """
 
@@ -25,6 +26,10 @@ FOLDER = "attachments"
 PARTIAL = ".partial"
 # characters a file name may not hold on Windows, Linux or macOS, and control characters
 UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+# types of the queued columns: asset_uid, _id, _uuid, basename, attachment_uid, question_xpath,
+# question, mimetype, size, sha256, local_path
+QUEUED = ("VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR",
+          "BIGINT", "VARCHAR", "VARCHAR")
 LIVE_UNCHECKED = """
     FROM raw_submissions r
     WHERE r.asset_uid = ? AND r.superseded_at IS NULL AND r.deleted_at IS NULL
@@ -40,6 +45,8 @@ class AttachmentStore:
         self.conn = conn
         self.folder = Path(folder)
         self.root = self.folder / FOLDER
+        self._queued: list[tuple] = []  # rows of files moved in place, written by commit()
+        self._moved_into: set[Path] = set()  # folders whose new entries commit() flushes first
 
     def begin(self) -> None:
         """Make the folders and drop the partial downloads a killed run left (only aimak writes
@@ -66,10 +73,11 @@ class AttachmentStore:
             ORDER BY r._id LIMIT ?
         """, [asset_uid, after_id, limit]).fetchall()
 
-    def present(self, asset_uid: str, submission_id: int, basename: str) -> bool:
-        return self.conn.execute(
-            "SELECT count(*) FROM attachments WHERE asset_uid = ? AND _id = ? AND basename = ?",
-            [asset_uid, submission_id, basename]).fetchone()[0] > 0
+    def present(self, asset_uid: str, first_id: int, last_id: int) -> set[tuple[int, str]]:
+        """(``_id``, file name) of the files recorded for submissions ``first_id``..``last_id``."""
+        return set(self.conn.execute(
+            "SELECT _id, basename FROM attachments WHERE asset_uid = ? AND _id BETWEEN ? AND ?",
+            [asset_uid, first_id, last_id]).fetchall())
 
     def scratch(self) -> Path:
         """A fresh path to download into (in ``.partial``, on the same disk as the files)."""
@@ -78,11 +86,12 @@ class AttachmentStore:
     def keep(self, scratch: Path, asset_uid: str, submission_id: int, submission_uuid: str, *,
              basename: str, attachment_uid: str | None, question_xpath: str | None,
              mimetype: str | None, size: int, sha256: str) -> Path:
-        """Move a downloaded file to its place and record it; return its path.
+        """Move a downloaded file to its place and queue its row for :meth:`commit`; return its
+        path.
 
-        A file already in that place without a row is kept when it holds the same bytes (a run
-        killed between the move and the row); one with other bytes is not aimak's to replace,
-        so the download goes beside it under a name carrying its checksum."""
+        A file already in that place is kept when it holds the same bytes (a run killed between
+        the move and the commit); one with other bytes is not aimak's to replace, so the
+        download goes beside it under a name carrying its checksum."""
         folder = self.root / _safe(asset_uid) / str(submission_id)
         target = folder / _safe(basename)
         try:
@@ -93,38 +102,57 @@ class AttachmentStore:
                 if target.exists():
                     target = target.with_name(f"{target.stem}__{sha256[:12]}{target.suffix}")
                 os.replace(scratch, target)
-                _sync_folder(folder)
+                self._moved_into.add(folder)
         except OSError as err:
             raise WarehouseError(
                 f"cannot keep the file {basename!r} of submission {submission_id} as {target}: "
                 f"{err.strerror or err}. Free disk space or fix the folder's permissions, then "
                 "sync again: files kept so far stay.") from err
         question = re.sub(r"\[\d+\]", "", question_xpath) if question_xpath else None
-        self.conn.execute("""
-            INSERT INTO attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), NULL)
-            ON CONFLICT DO NOTHING
-        """, [asset_uid, submission_id, submission_uuid, basename, attachment_uid, question_xpath,
-              question, mimetype, size, sha256, target.relative_to(self.folder).as_posix()])
+        self._queued.append((asset_uid, submission_id, submission_uuid, basename, attachment_uid,
+                             question_xpath, question, mimetype, size, sha256,
+                             target.relative_to(self.folder).as_posix()))
         return target
 
-    def settle(self, asset_uid: str, submission_id: int, submission_uuid: str,
-               listed: set[str]) -> int:
-        """The submission version lists exactly the files ``listed`` and all are kept: mark the
-        submission's other files superseded (and a listed one current again) and the version
-        checked, in one transaction; return how many files became superseded."""
+    def commit(self, asset_uid: str, done: list[tuple[int, str, set[str]]]) -> int:
+        """Record the queued files, then settle ``done``, in one transaction; return how many
+        files became superseded.
+
+        Each (``_id``, ``_uuid``, names) in ``done`` is a submission version whose listed files
+        (``names``) are all recorded: the submission's other files are marked superseded (a
+        listed one current again) and the version checked."""
+        queued, self._queued = self._queued, []
+        if not queued and not done:
+            return 0
+        for folder in self._moved_into:  # the moves reach the disk before the rows do
+            _sync_folder(folder)
+        self._moved_into.clear()
+        ids, uuids = [d[0] for d in done], [d[1] for d in done]
+        listed_ids = [i for i, _u, names in done for _name in names]
+        listed_names = [name for _i, _u, names in done for name in sorted(names)]
+        listed = """EXISTS (SELECT 1 FROM (SELECT unnest(?::BIGINT[]) AS i, unnest(?::VARCHAR[]) AS n)
+                            WHERE i = a._id AND n = a.basename)"""
+        batch = "a.asset_uid = ? AND a._id IN (SELECT unnest(?::BIGINT[]))"
         with transaction(self.conn):
-            superseded = self.conn.execute("""
-                UPDATE attachments SET superseded_at = now()
-                WHERE asset_uid = ? AND _id = ? AND superseded_at IS NULL
-                  AND NOT list_contains(?::VARCHAR[], basename)
-            """, [asset_uid, submission_id, sorted(listed)]).fetchone()[0]
+            if queued:  # one statement: column lists zipped by unnest
+                columns = [list(column) for column in zip(*queued, strict=True)]
+                self.conn.execute(f"""
+                    INSERT INTO attachments SELECT {", ".join(f"unnest(?::{t}[])" for t in QUEUED)},
+                        now(), NULL ON CONFLICT DO NOTHING""", columns)
+            if not done:
+                return 0
+            superseded = self.conn.execute(
+                f"UPDATE attachments a SET superseded_at = now() WHERE {batch} "
+                f"AND a.superseded_at IS NULL AND NOT {listed}",
+                [asset_uid, ids, listed_ids, listed_names]).fetchone()[0]
+            self.conn.execute(
+                f"UPDATE attachments a SET superseded_at = NULL WHERE {batch} "
+                f"AND a.superseded_at IS NOT NULL AND {listed}",
+                [asset_uid, ids, listed_ids, listed_names])
             self.conn.execute("""
-                UPDATE attachments SET superseded_at = NULL
-                WHERE asset_uid = ? AND _id = ? AND superseded_at IS NOT NULL
-                  AND list_contains(?::VARCHAR[], basename)
-            """, [asset_uid, submission_id, sorted(listed)])
-            self.conn.execute("INSERT INTO attachment_checks VALUES (?, ?, ?, now()) "
-                              "ON CONFLICT DO NOTHING", [asset_uid, submission_id, submission_uuid])
+                INSERT INTO attachment_checks
+                SELECT ?, unnest(?::BIGINT[]), unnest(?::VARCHAR[]), now() ON CONFLICT DO NOTHING
+            """, [asset_uid, ids, uuids])
         return superseded
 
 
