@@ -57,13 +57,20 @@ class AttachmentStore:
             leftover.unlink()
 
     def check_fileless(self, asset_uid: str) -> int:
-        """Mark checked every unchecked live submission that lists no file; return how many."""
+        """Mark checked every unchecked live submission that lists no file; return how many.
+
+        The payloads are read only when some submission is unchecked, and only in the range of
+        ``_id`` those span (usually the newest), so a sync with nothing new stays cheap."""
+        first, last = self.conn.execute(f"SELECT min(r._id), max(r._id) {LIVE_UNCHECKED}",
+                                        [asset_uid]).fetchone()
+        if first is None:
+            return 0
         return self.conn.execute(f"""
             INSERT INTO attachment_checks SELECT r.asset_uid, r._id, r._uuid, now()
-            {LIVE_UNCHECKED}
+            {LIVE_UNCHECKED} AND r._id BETWEEN ? AND ?
               AND coalesce(json_array_length(r.payload, '$._attachments'), 0) = 0
             ON CONFLICT DO NOTHING
-        """, [asset_uid]).fetchone()[0]
+        """, [asset_uid, first, last]).fetchone()[0]
 
     def unchecked(self, asset_uid: str, after_id: int, limit: int) -> list[tuple[int, str, str]]:
         """(``_id``, ``_uuid``, payload) of live submissions not yet checked, after ``after_id``
