@@ -13,14 +13,12 @@ import hashlib
 import logging
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import textwrap
 import tracemalloc
 from pathlib import Path
 
 import pytest
+from killing import killed_child
 from media_world import jpeg, media_world
 
 from aimak.errors import ConfigError
@@ -444,21 +442,8 @@ def test_killed_mid_download_and_resumed__same_files_and_rows_as_a_clean_run(wor
     sync_form(client_of(world), WarehouseStore(conn, folder / "landing"), deployed_assets(client_of(world))[0])
     conn.close()
 
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    child = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, world.server.api_url, world.server.token,
-                              str(folder), point, str(batch)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=env, text=True)
-    try:
-        said = child.stdout.readline().strip()
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    errors = child.stderr.read()
-    child.stdin.close(), child.stdout.close(), child.stderr.close()
-    assert child.returncode == -signal.SIGKILL and said == marker, f"not killed at {point}: {errors}"
+    said = killed_child(KILL_SCRIPT, world.server.api_url, world.server.token, str(folder), point, str(batch))
+    assert said == marker
 
     conn = connect(folder / "w.duckdb")
     files = {path for path in on_disk(folder) if "/.partial/" not in path}
