@@ -33,6 +33,7 @@ from aimak.errors import (
     KoboUnavailableError,
     WarehouseError,
 )
+from etl.http import HttpClient
 from etl.kobo import ASSETS, KoboClient, form_id_of
 from etl.normalize import form_schema
 
@@ -53,7 +54,7 @@ class Listed:
     question_xpath: str | None
 
 
-class AttachmentStore(Protocol):
+class FileStore(Protocol):
     def begin(self) -> None: ...
     def check_fileless(self, asset_uid: str) -> int: ...
     def unchecked(self, asset_uid: str, after_id: int, limit: int) -> list[tuple[int, str, str]]: ...
@@ -92,7 +93,7 @@ class AttachmentResult:
         return "\n".join([line, *shown])
 
 
-def fetch_attachments(client: KoboClient, store: AttachmentStore, asset: dict[str, Any],
+def fetch_attachments(client: KoboClient, store: FileStore, asset: dict[str, Any],
                       batch: int = BATCH) -> AttachmentResult:
     """Download the files of the form's submissions that are not kept yet (see the module)."""
     uid, form_id = asset["uid"], form_id_of(asset)
@@ -152,7 +153,7 @@ def media_questions(asset: dict[str, Any]) -> set[str]:
     return {f.xpath for table in schema.tables for f in table.fields if f.kind == "media"}
 
 
-def listed_files(http: Any, asset_uid: str, submission_id: int, record: dict[str, Any],
+def listed_files(http: HttpClient, asset_uid: str, submission_id: int, record: dict[str, Any],
                  media: set[str] = frozenset()) -> list[Listed]:
     """The files a record's ``_attachments`` lists (not those marked deleted), each with a URL
     on KOBO_URL's origin: the server's ``download_url`` when it points there (used as given),
@@ -233,7 +234,7 @@ def _unlisted(record: dict[str, Any], media: set[str], listed: list[Listed]) -> 
                if question in media and value and value not in names and _valid_name(value) not in names)
 
 
-def _download(client: KoboClient, store: AttachmentStore, asset_uid: str, submission_id: int,
+def _download(client: KoboClient, store: FileStore, asset_uid: str, submission_id: int,
               submission_uuid: str, item: Listed) -> int:
     """Download one file and have the store keep it; return its size."""
     scratch = store.scratch()
