@@ -52,6 +52,7 @@ class Listed:
     mimetype: str | None
     url: str  # on KOBO_URL's origin (a path under it, or the server's own absolute link)
     question_xpath: str | None
+    endpoint: str | None = None  # kpi's attachment endpoint, when it is not ``url`` already
 
 
 class FileStore(Protocol):
@@ -166,9 +167,10 @@ def listed_files(http: HttpClient, asset_uid: str, submission_id: int, record: d
             continue
         basename = entry.get("media_file_basename") or str(entry.get("filename") or "").rsplit("/", 1)[-1]
         key = entry.get("uid") or entry.get("id")
+        endpoint = f"{ASSETS}{asset_uid}/data/{submission_id}/attachments/{key}/" if key else None
         url = entry.get("download_url")
         if not isinstance(url, str) or not url or not http.owns(url):
-            url = f"{ASSETS}{asset_uid}/data/{submission_id}/attachments/{key}/" if key else None
+            url, endpoint = endpoint, None
         if not basename or url is None:
             continue
         xpath = entry.get("question_xpath")
@@ -176,7 +178,7 @@ def listed_files(http: HttpClient, asset_uid: str, submission_id: int, record: d
             answers = answer_paths(record, media) if answers is None else answers
             xpath = answers.get(basename) or answers.get(_valid_name(basename))
         out.append(Listed(basename, None if key is None else str(key), entry.get("mimetype"), url,
-                          xpath or None))
+                          xpath or None, endpoint))
     return out
 
 
@@ -239,7 +241,14 @@ def _download(client: KoboClient, store: FileStore, asset_uid: str, submission_i
     """Download one file and have the store keep it; return its size."""
     scratch = store.scratch()
     try:
-        got = client.http.download(item.url, scratch)
+        try:
+            got = client.http.download(item.url, scratch)
+        except KoboNotFoundError:
+            if item.endpoint is None:
+                raise
+            # the link as given failed (kpi adds the data request's ?format=json to it, which
+            # its media renderer may refuse): the documented endpoint of the same file
+            got = client.http.download(item.endpoint, scratch)
     except OSError as err:
         raise WarehouseError(f"cannot write the download of {item.basename!r} to {scratch}: "
                              f"{err.strerror or err}. Free disk space, then sync again.") from err

@@ -22,7 +22,7 @@ from killing import killed_child
 from media_world import jpeg, media_world
 
 from aimak.errors import ConfigError
-from etl.attachments import fetch_attachments, listed_files
+from etl.attachments import _download, fetch_attachments, listed_files
 from etl.http import HttpClient, RetryPolicy
 from etl.kobo import KoboClient
 from etl.settings import load_settings
@@ -231,14 +231,36 @@ def test_links_on_another_host__fetched_from_kobo_url_s_attachment_endpoint_with
         {"download_url": "https://kf.example.org/gone/", "media_file_basename": "c.jpg", "uid": "attD",
          "is_deleted": True}]}
     listed = listed_files(http, "aX", 7, record)
-    assert [(i.basename, i.url, i.question_xpath) for i in listed] == [
-        ("a_b.jpg", "api/v2/assets/aX/data/7/attachments/991/", "site/photo"),  # cleaned name matched
-        ("b.jpg", "https://kf.example.org/api/v2/assets/aX/data/7/attachments/attZ/?format=json", "voice")]
+    assert [(i.basename, i.url, i.question_xpath, i.endpoint) for i in listed] == [
+        ("a_b.jpg", "api/v2/assets/aX/data/7/attachments/991/", "site/photo", None),  # cleaned name matched
+        ("b.jpg", "https://kf.example.org/api/v2/assets/aX/data/7/attachments/attZ/?format=json", "voice",
+         "api/v2/assets/aX/data/7/attachments/attZ/")]
     requests_mock.get("https://kf.example.org/api/v2/assets/aX/data/7/attachments/991/", content=b"x")
     kc = requests_mock.get("https://kc.example.org/media/original", content=b"x")
     http.download(listed[0].url, tmp_path / "a_b.jpg")
     assert not kc.called
     assert requests_mock.request_history[0].headers["Authorization"] == "Token " + "0" * 40
+
+
+def test_link_as_given_refused__the_documented_endpoint_of_the_same_file_tried(requests_mock, tmp_path):
+    class Store:  # keeps nothing: only the download is under test
+        def scratch(self):
+            return tmp_path / "scratch"
+
+        def keep(self, scratch, *args, **kwargs):
+            return scratch
+
+    http = HttpClient("https://kf.example.org", "2" * 40, policy=FAST, sleep=lambda s: None)
+    given = "https://kf.example.org/api/v2/assets/aX/data/7/attachments/attZ/?format=json"
+    requests_mock.get(given, status_code=404, json={"detail": "Not found."})
+    requests_mock.get("https://kf.example.org/api/v2/assets/aX/data/7/attachments/attZ/", content=b"voice",
+                      complete_qs=True)
+    [item] = listed_files(http, "aX", 7, {"_attachments": [
+        {"download_url": given, "media_file_basename": "b.m4a", "uid": "attZ", "question_xpath": "voice"}]})
+    assert _download(KoboClient(http), Store(), "aX", 7, "u1", item) == 5
+    assert (tmp_path / "scratch").read_bytes() == b"voice"
+    assert [r.url for r in requests_mock.request_history] == [
+        given, "https://kf.example.org/api/v2/assets/aX/data/7/attachments/attZ/"]
 
 
 def test_redirect_to_another_host__followed_without_the_token(requests_mock, tmp_path):
