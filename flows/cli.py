@@ -98,16 +98,21 @@ def sync(
         "--confirm-deletions", help="Apply the deletions a sync of the form named by --form "
         "refused (more than half of its submissions, or a listing that contradicts the server's "
         "count): only when they are real.")] = False,
+    attachments: Annotated[bool | None, typer.Option(
+        "--attachments/--no-attachments",
+        help="Also download each submission's photos, audio and other files, once, into "
+             "'attachments/' beside the warehouse (default: AIMAK_ATTACHMENTS, off).")] = None,
 ) -> None:
     """Pull new, edited and deleted submissions of every deployed form into the warehouse.
 
-    Example: aimak sync --form citizen_survey
+    Example: aimak sync --form citizen_survey --attachments
     """
     from flows.sync import sync_flow
 
     try:
         results = sync_flow(form, str(warehouse) if warehouse else None,
-                            full_refresh=full_refresh, confirm_deletions=confirm_deletions)
+                            full_refresh=full_refresh, confirm_deletions=confirm_deletions,
+                            attachments=attachments)
     except AimakError as err:
         _fail(err)
     if not results:

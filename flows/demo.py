@@ -51,7 +51,7 @@ class DemoResult:
 MARKER = ".aimak-demo"
 # what a demo writes into OUT (the warehouse's landing folder sits beside it); nothing else is
 # ever removed from OUT
-OWN_PATHS = ("forms", "server", "simulation", "landing", "warehouse.duckdb",
+OWN_PATHS = ("forms", "server", "simulation", "landing", "attachments", "warehouse.duckdb",
              "warehouse.duckdb.wal", "warehouse.duckdb.tmp")
 
 
@@ -100,5 +100,5 @@ def demo_flow(out: str = "out/demo", respondents: int | None = None, seed: int =
         deployed = deploy_forms_flow(str(folder / "forms"), warehouse)
         simulated = simulate_fieldwork(server.api_url, server.token, folder / "simulation",
                                        respondents, seed)
-        synced = sync_flow(None, warehouse)
+        synced = sync_flow(None, warehouse, attachments=True)
     return DemoResult(folder, built, deployed, simulated, synced)

@@ -23,7 +23,7 @@ def prefect_harness(tmp_path_factory):
     os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect"))
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=240):
         yield
 
 
@@ -213,3 +213,49 @@ def test_sync_flow__refused_deletions_fail_the_run_after_every_form_synced_then_
     confirmed = sync_flow(kobo.main.uid, warehouse, False, confirm_deletions=True)
     assert [(r.form_id, r.deleted) for r in confirmed] == [(kobo.main.uid, 6)]
     assert live() == {other.uid: 9}
+
+
+def test_sync_flow__attachments_argument_or_setting_download_files_and_report_the_counts(
+        prefect_harness, tmp_path, monkeypatch, capfd):
+    from media_world import jpeg, media_world
+
+    from flows.sync import sync_flow
+
+    warehouse = str(tmp_path / "w.duckdb")
+
+    def sync(attachments: bool | None = None) -> str:
+        """Run the sync flow; return what it reported (its summary lines are log records,
+        printed where Prefect's console logging points)."""
+        capfd.readouterr()
+        with _Records() as records:
+            sync_flow(None, warehouse, False, attachments=attachments)
+        return "\n".join([*capfd.readouterr(), *records.lines])
+
+    with media_world(tmp_path / "server") as world:
+        monkeypatch.setenv("KOBO_URL", world.server.api_url)
+        monkeypatch.setenv("KOBO_TOKEN", world.server.token)
+        monkeypatch.delenv("AIMAK_ATTACHMENTS", raising=False)
+        world.submit(photo="a.jpg", voice="b.m4a", files={"a.jpg": jpeg(1), "b.m4a": jpeg(2)})
+        plain = sync()
+        assert "evidence: 1 new" in plain and "attachments" not in plain  # off by default
+        assert "evidence: attachments 2 downloaded" in sync(True)
+        assert (tmp_path / "attachments" / world.uid / "1" / "a.jpg").read_bytes() == jpeg(1)
+        world.submit(photo="c.jpg")  # the file never arrives: awaited, not fatal
+        monkeypatch.setenv("AIMAK_ATTACHMENTS", "1")
+        assert "attachments 0 downloaded (0.0 MB), 0 already present, 0 failed, 1 awaited" in sync()
+        assert "attachments" not in sync(False)
+
+
+@pytest.mark.parametrize(("options", "passed"), [([], None), (["--attachments"], True),
+                                                 (["--no-attachments"], False)])
+def test_sync_command__attachments_option_reaches_the_flow(monkeypatch, options, passed):
+    from typer.testing import CliRunner
+
+    import flows.sync
+    from flows.cli import app
+
+    calls = []
+    monkeypatch.setattr(flows.sync, "sync_flow", lambda *args, **kwargs: calls.append(kwargs) or [])
+    result = CliRunner().invoke(app, ["sync", *options])
+    assert result.exit_code == 0, result.output
+    assert [call["attachments"] for call in calls] == [passed]

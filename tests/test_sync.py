@@ -13,16 +13,13 @@ import gzip
 import json
 import logging
 import math
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import requests
+from killing import killed_child
 from kobo_world import FORM_ID, Field, household_form, household_form_trimmed
 from snapshots import assert_same, snapshot
 
@@ -562,23 +559,7 @@ KILL_SCRIPT = textwrap.dedent("""
 def killed_sync(api_url: str, token: str, folder: Path, point: str, page_limit: int = 3,
                 batch: int = 2) -> str:
     """Run a sync in a child process, SIGKILL it at ``point``; return the marker it printed there."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    child = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, api_url, token, FORM_ID, str(folder),
-                              point, str(page_limit), str(batch)],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=env, text=True)
-    try:
-        marker = child.stdout.readline().strip()
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    errors = child.stderr.read()
-    child.stdin.close(), child.stdout.close(), child.stderr.close()
-    assert child.returncode == -signal.SIGKILL, f"not killed at {point} ({marker!r}): {errors}"
-    return marker
+    return killed_child(KILL_SCRIPT, api_url, token, FORM_ID, str(folder), point, str(page_limit), str(batch))
 
 
 def change_the_server(client, team, conn, seed: int) -> None:
