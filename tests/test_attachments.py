@@ -39,12 +39,13 @@ def client_of(world, **options) -> KoboClient:
     return KoboClient(HttpClient(world.server.api_url, world.server.token, **options))
 
 
-def sync_all(client: KoboClient, folder: Path, conn=None):
+def sync_all(client: KoboClient, folder: Path, conn=None, confirm_deletions: bool = False):
     """Sync the evidence form into the warehouse in ``folder`` and fetch its files; return the
     open connection and the attachment result."""
     conn = conn or connect(folder / "w.duckdb")
     asset = deployed_assets(client)[0]
-    sync_form(client, WarehouseStore(conn, folder / "landing"), asset)
+    sync_form(client, WarehouseStore(conn, folder / "landing"), asset,
+              confirm_deletions=confirm_deletions)
     return conn, fetch_attachments(client, AttachmentStore(conn, folder), asset)
 
 
@@ -150,7 +151,8 @@ def test_deleted_submission__its_files_and_rows_kept(tmp_path):
         conn, _ = sync_all(client, folder)
         before = snapshot(conn, folder)
         client.http.request("DELETE", f"api/v2/assets/{w.uid}/data/1/", parse_json=False)
-        _, result = sync_all(client, folder, conn)
+        # the form's only submission deleted: more than half, so the data manager confirms it
+        _, result = sync_all(client, folder, conn, confirm_deletions=True)
         assert conn.execute("SELECT deleted_at IS NOT NULL FROM raw_submissions").fetchone() == (True,)
         assert snapshot(conn, folder) == before and result.failed == 0
         assert (folder / f"attachments/{w.uid}/1/gone.jpg").read_bytes() == jpeg(1)

@@ -166,6 +166,8 @@ def test_sync__full_refresh_and_confirm_deletions_reach_the_flow_and_a_refusal_e
     assert refused.output.strip() == "error: household: the sync would delete 30 of its 30 live submissions"
     confirmed = runner.invoke(app, ["sync", "--form", "household", "--confirm-deletions"])
     assert confirmed.exit_code == 0
-    assert calls == [("household", None, {"full_refresh": True, "confirm_deletions": False}),
-                     ("household", None, {"full_refresh": False, "confirm_deletions": True})]
+    assert calls == [("household", None, {"full_refresh": True, "confirm_deletions": False,
+                                           "attachments": None}),
+                     ("household", None, {"full_refresh": False, "confirm_deletions": True,
+                                           "attachments": None})]
     assert "--full-refresh" in runner.invoke(app, ["sync", "--help"]).output
