@@ -23,6 +23,7 @@ from etl.settings import Settings
 
 PAGE_LIMIT = 1000
 PAGE_ATTEMPTS = 4  # a page that arrives whole but unreadable is fetched this many times
+IMPORTS_CHECKED = 50  # the newest import tasks looked at after an import's answer was lost
 ASSETS = "api/v2/assets/"
 T = TypeVar("T")
 
@@ -140,8 +141,9 @@ class KoboClient:
     def import_xlsform(self, path: Path, name: str, destination_uid: str | None = None) -> str:
         """Upload an XLSForm as a survey (``library=false``); return the import task uid.
 
-        Not retried automatically: a repeated POST could create a second asset. A failed run is
-        safe to repeat, because deployment looks the asset up by its form id first.
+        Sent once: a repeated POST could create a second asset. After a failure whose outcome is
+        unknown (:class:`~aimak.errors.KoboUnavailableError`), wait for :meth:`settle_imports`
+        and look the form up before sending it again (as :mod:`etl.deploy` does).
         """
         data = {"name": name, "library": "false"}
         if destination_uid:
@@ -170,6 +172,35 @@ class KoboClient:
             if time.monotonic() > deadline:
                 raise KoboError(f"import {import_uid} still '{status}' after {timeout:.0f} s; the "
                                 "server is busy: run the deployment again later.")
+            time.sleep(poll)
+
+    def recent_imports(self, count: int = IMPORTS_CHECKED) -> list[dict[str, Any]]:
+        """The account's ``count`` newest import tasks (``uid``, ``status``, ``messages``).
+
+        kpi lists them oldest first, so the count is read first and then the last page; the
+        offset goes as ``start`` and as ``offset``, for current and older servers alike."""
+        first = self.http.get_json("api/v2/imports/", limit=1)
+        total = int((first or {}).get("count") or 0)
+        if total <= 1:
+            return list((first or {}).get("results") or [])
+        start = max(0, total - count)
+        page = self.http.get_json("api/v2/imports/", limit=count, start=start, offset=start)
+        return list((page or {}).get("results") or [])
+
+    def settle_imports(self, timeout: float = 300, poll: float = 0.5) -> None:
+        """Wait until none of the account's recent imports is still queued or running.
+
+        After an import POST whose answer was lost, the import it may have started must finish
+        before the form is looked for: otherwise a second POST could create a second asset."""
+        deadline = time.monotonic() + timeout
+        while True:
+            running = [t.get("uid") for t in self.recent_imports()
+                       if t.get("status") in ("created", "processing")]
+            if not running:
+                return
+            if time.monotonic() > deadline:
+                raise KoboError(f"import(s) {', '.join(map(str, running))} still running after "
+                                f"{timeout:.0f} s; the server is busy: run the deployment again later.")
             time.sleep(poll)
 
     def deploy(self, uid: str) -> dict[str, Any]:
