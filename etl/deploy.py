@@ -133,19 +133,20 @@ def import_form(client: KoboClient, form: FormFile, asset: dict[str, Any] | None
 
     The import POST is not idempotent, so it is never simply repeated. When its answer is lost
     (a gateway's 5xx, a dropped connection, a timeout) the import may have started all the same:
-    the account's running imports are waited for, then the form is looked for (a new asset with
-    its form id; for ``asset``, a version newer than the one it had). Only when the import did
+    the imports started since the POST was sent are waited for, then the form is looked for (a
+    new asset with its form id; for ``asset``, a version newer than the one it had). Only when the import did
     not happen is the POST sent again, up to ``IMPORT_ATTEMPTS`` times with backoff.
     """
     destination = asset["uid"] if asset else None
     for attempt in range(IMPORT_ATTEMPTS):
+        known = client.import_count()
         try:
             task = client.import_xlsform(form.path, form.title, destination_uid=destination)
         except KoboUnavailableError as failure:
             lost = failure
         else:
             return client.wait_import(task)
-        client.settle_imports()
+        client.settle_imports(known)
         if asset is None:
             found = client.find_asset(form.form_id)
             if found is not None:

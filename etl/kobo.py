@@ -23,7 +23,6 @@ from etl.settings import Settings
 
 PAGE_LIMIT = 1000
 PAGE_ATTEMPTS = 4  # a page that arrives whole but unreadable is fetched this many times
-IMPORTS_CHECKED = 50  # the newest import tasks looked at after an import's answer was lost
 ASSETS = "api/v2/assets/"
 T = TypeVar("T")
 
@@ -143,7 +142,8 @@ class KoboClient:
 
         Sent once: a repeated POST could create a second asset. After a failure whose outcome is
         unknown (:class:`~aimak.errors.KoboUnavailableError`), wait for :meth:`settle_imports`
-        and look the form up before sending it again (as :mod:`etl.deploy` does).
+        (with the :meth:`import_count` taken before the POST) and look the form up before
+        sending it again, as :mod:`etl.deploy` does.
         """
         data = {"name": name, "library": "false"}
         if destination_uid:
@@ -174,27 +174,34 @@ class KoboClient:
                                 "server is busy: run the deployment again later.")
             time.sleep(poll)
 
-    def recent_imports(self, count: int = IMPORTS_CHECKED) -> list[dict[str, Any]]:
-        """The account's ``count`` newest import tasks (``uid``, ``status``, ``messages``).
+    def import_count(self) -> int:
+        """How many import tasks the account has (kpi keeps them, oldest first)."""
+        page = self.http.get_json("api/v2/imports/", limit=1)
+        return int((page or {}).get("count") or 0)
 
-        kpi lists them oldest first, so the count is read first and then the last page; the
-        offset goes as ``start`` and as ``offset``, for current and older servers alike."""
-        first = self.http.get_json("api/v2/imports/", limit=1)
-        total = int((first or {}).get("count") or 0)
-        if total <= 1:
-            return list((first or {}).get("results") or [])
-        start = max(0, total - count)
-        page = self.http.get_json("api/v2/imports/", limit=count, start=start, offset=start)
-        return list((page or {}).get("results") or [])
+    def imports_since(self, known: int) -> list[dict[str, Any]]:
+        """The account's import tasks after the first ``known`` ones (``uid``, ``status``,
+        ``messages``), following ``next``; the offset goes as ``start`` and as ``offset``, for
+        current and older servers alike."""
+        tasks: list[dict[str, Any]] = []
+        url: str | None = "api/v2/imports/"
+        params: dict[str, Any] | None = {"limit": 100, "start": known, "offset": known}
+        while url:
+            _, page = self.http.request("GET", url, params=params)
+            tasks += (page or {}).get("results") or []
+            url, params = (page or {}).get("next"), None
+        return tasks
 
-    def settle_imports(self, timeout: float = 300, poll: float = 0.5) -> None:
-        """Wait until none of the account's recent imports is still queued or running.
+    def settle_imports(self, known: int, timeout: float = 300, poll: float = 0.5) -> None:
+        """Wait until no import task after the first ``known`` is still queued or running.
 
         After an import POST whose answer was lost, the import it may have started must finish
-        before the form is looked for: otherwise a second POST could create a second asset."""
+        before the form is looked for: otherwise a second POST could create a second asset. Only
+        tasks newer than the count taken before the POST are waited for, so an old task stuck in
+        ``processing`` on the server does not hold the deployment up."""
         deadline = time.monotonic() + timeout
         while True:
-            running = [t.get("uid") for t in self.recent_imports()
+            running = [t.get("uid") for t in self.imports_since(known)
                        if t.get("status") in ("created", "processing")]
             if not running:
                 return

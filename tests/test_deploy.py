@@ -182,8 +182,23 @@ def import_task(uid: str, status: str) -> dict:
             "date_created": "2026-02-09T15:58:11.203874Z"}
 
 
-def import_list(*tasks: dict) -> dict:
-    return {"count": len(tasks), "next": None, "previous": None, "results": list(tasks)}
+def import_list(*tasks: dict, count: int | None = None) -> dict:
+    return {"count": len(tasks) if count is None else count, "next": None, "previous": None,
+            "results": list(tasks)}
+
+
+def serve_imports(requests_mock, older: int, *newer: list[dict]) -> None:
+    """The account's import list: ``older`` tasks (one stuck in ``processing``) when counted
+    before a POST; asked for the tasks after those, each call gives the next of ``newer``."""
+    answers = list(newer) or [[]]
+
+    def answer(request, context):
+        if request.qs.get("limit") == ["1"]:
+            return import_list(import_task("iStuckLongAgo", "processing"), count=older)
+        assert request.qs["start"] == request.qs["offset"] == [str(older)]  # only newer ones
+        return import_list(*(answers.pop(0) if len(answers) > 1 else answers[0]))
+
+    requests_mock.get(IMPORTS_URL, json=answer)
 
 
 def serve_assets(requests_mock, *details: dict) -> None:
@@ -204,22 +219,22 @@ def wash_form(tmp_path) -> FormFile:
 def test_import__lost_answer_of_an_import_that_ran__waits_for_it_and_is_not_sent_again(
         kobo, requests_mock, wash_form):
     requests_mock.post(IMPORTS_URL, exc=requests.exceptions.ConnectionError("reset mid-body"))
-    running, done = import_task("iOurs", "processing"), import_task("iOurs", "complete")
-    requests_mock.get(IMPORTS_URL, [{"json": import_list(running)}, {"json": import_list(done)}])
+    serve_imports(requests_mock, 3, [import_task("iOurs", "processing")],
+                  [import_task("iOurs", "complete")])
     created = asset("20260220-hash")
     created["content"]["settings"]["id_string"] = "wash"
     serve_assets(requests_mock, created)
     assert import_form(kobo, wash_form) == UID
     assert [r.method for r in requests_mock.request_history].count("POST") == 1
-    listed = [r for r in requests_mock.request_history if r.url.startswith(IMPORTS_URL)
-              and r.method == "GET"]
-    assert len(listed) == 2  # asked again while the import was still running: waited for it
+    newer = [r for r in requests_mock.request_history if r.url.startswith(IMPORTS_URL)
+             and r.method == "GET" and "start=3" in r.url]
+    assert len(newer) == 2  # asked again while the import was still running: waited for it
 
 
 def test_import__gateway_error_before_anything_ran__is_sent_again(kobo, requests_mock, wash_form):
     requests_mock.post(IMPORTS_URL, [{"status_code": 502, "text": "<html>Bad Gateway</html>"},
                                      {"status_code": 201, "json": sample("imports/create_201.json")}])
-    requests_mock.get(IMPORTS_URL, json=import_list())
+    serve_imports(requests_mock, 3)  # nothing newer than the tasks counted before the POST
     serve_assets(requests_mock)  # the account has no asset of this form
     requests_mock.get(f"{IMPORTS_URL}iUspwpwiQyaN6qgJcKMUyT/",
                       json=sample("imports/status_complete_created.json"))
@@ -231,17 +246,18 @@ def test_import__lost_answer_over_an_asset_that_got_a_new_version__is_not_sent_a
         kobo, requests_mock, wash_form):
     before = asset()
     requests_mock.post(IMPORTS_URL, status_code=504)
-    requests_mock.get(IMPORTS_URL, json=import_list(import_task("iOurs", "complete")))
+    serve_imports(requests_mock, 3, [import_task("iOurs", "complete")])
     requests_mock.get(f"{ASSETS_URL}{UID}/", json=asset(version_id="vRoMsA7oFDTajn8Gu77Y79"))
     assert import_form(kobo, wash_form, before) == UID
     assert [r.method for r in requests_mock.request_history].count("POST") == 1
-    assert f"{BASE}/api/v2/assets/{UID}/" in requests_mock.request_history[0].text  # destination
+    posted = next(r for r in requests_mock.request_history if r.method == "POST")
+    assert f"{BASE}/api/v2/assets/{UID}/".encode() in posted.body  # over its asset
 
 
 def test_import__never_answered_and_never_there__stops_after_the_attempts(kobo, requests_mock,
                                                                           wash_form):
     requests_mock.post(IMPORTS_URL, status_code=503)
-    requests_mock.get(IMPORTS_URL, json=import_list())
+    serve_imports(requests_mock, 3)
     serve_assets(requests_mock)
     with pytest.raises(KoboUnavailableError, match=r"not answered in 4 attempts.*HTTP 503"):
         import_form(kobo, wash_form)
