@@ -155,37 +155,33 @@ def server(
     from fieldsim.server import serve
 
     def announce(running) -> None:
-        shown = _reachable_address(host)
-        url = f"http://{shown}:{running.port}"
         typer.echo(f"KoboToolbox-compatible server, data in {data}")
-        typer.echo(f"  API (KOBO_URL):          {url}")
+        kobo_url = running.pipeline_url
+        if kobo_url:
+            typer.echo(f"  API (KOBO_URL):          {kobo_url}")
+        else:
+            typer.echo(f"  API (KOBO_URL):          none on {host}: the pipeline sends its token over "
+                       "plain http only to 127.0.0.1; use --host 0.0.0.0 to serve both")
         typer.echo(f"  API token (KOBO_TOKEN):  {running.token}")
         shown_password = running.password or "(unchanged since the last run; --password sets it)"
-        typer.echo(f"  ODK Collect server URL:  {url}   username: {username}   password: {shown_password}")
-        if host in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"  ODK Collect server URL:  {running.phone_url}   username: {username}"
+                   f"   password: {shown_password}")
+        if running.host in ("127.0.0.1", "localhost", "::1"):
             typer.echo("  (only this computer can connect; use --host 0.0.0.0 for phones on the Wi-Fi)")
+        forms = running.deployed_forms()
+        if forms:
+            typer.echo(f"  Forms phones can download: {', '.join(forms)}")
+        elif kobo_url:
+            typer.echo("  No form is deployed yet, so phones will find none. From the project folder, "
+                       "in another terminal:")
+            typer.echo(f"    export KOBO_URL={kobo_url} KOBO_TOKEN={running.token}")
+            typer.echo("    aimak forms build && aimak forms deploy")
         typer.echo("Press Ctrl+C to stop.")
 
     try:
         serve(host, port, data, username, password, token, legacy, faults, on_ready=announce)
     except AimakError as err:
         _fail(err)
-
-
-def _reachable_address(host: str) -> str:
-    """The address phones should type: the LAN address when bound to every interface."""
-    if host not in ("0.0.0.0", "::", ""):
-        return host
-    import socket
-
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        probe.connect(("10.255.255.255", 1))  # no packet is sent; this picks the LAN interface
-        return probe.getsockname()[0]
-    except OSError:
-        return "127.0.0.1"
-    finally:
-        probe.close()
 
 
 @app.command("simulate")

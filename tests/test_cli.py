@@ -124,6 +124,53 @@ def test_server__prints_urls_account_and_token_and_binds_loopback_by_default(tmp
         _stop(process)
 
 
+def test_server__on_every_interface_gives_the_pipeline_a_loopback_kobo_url_and_phones_the_lan_url(
+        tmp_path):
+    import re
+    from urllib.parse import urlsplit
+
+    import pytest
+    import requests
+    from kobo_world import FORM_ID, household_form
+
+    from aimak.errors import ConfigError
+    from etl.deploy import deploy_forms
+    from etl.http import HttpClient
+    from etl.kobo import KoboClient
+    from etl.settings import check_server_url, is_loopback, load_settings
+    from forms.xlsform import write_xlsform
+
+    options = ("--host", "0.0.0.0", "--username", "team1", "--password", "s3cret")
+    process, port, out = _run_server(tmp_path, *options)
+    try:
+        kobo_url = re.search(r"API \(KOBO_URL\): +(\S+)\n", out).group(1)
+        token = re.search(r"API token \(KOBO_TOKEN\):  ([0-9a-f]{40})\n", out).group(1)
+        phone_url = re.search(r"ODK Collect server URL: +(\S+)   username: team1", out).group(1)
+        assert kobo_url == f"http://127.0.0.1:{port}"
+        settings = load_settings({"KOBO_URL": kobo_url, "KOBO_TOKEN": token}, tmp_path / "none.toml")
+        assert settings.kobo_url == kobo_url  # accepted: the pipeline refuses plain http elsewhere
+        phone_host = urlsplit(phone_url).hostname
+        assert phone_host != "0.0.0.0" and urlsplit(phone_url).port == port
+        if not is_loopback(phone_host):  # a machine with a network: the LAN address, for phones
+            with pytest.raises(ConfigError, match="plain http"):
+                check_server_url(phone_url, "KOBO_URL")
+        form_list = requests.get(f"{phone_url}/formList",
+                                 auth=requests.auth.HTTPDigestAuth("team1", "s3cret"))
+        assert form_list.status_code == 200 and "<xform>" not in form_list.text  # a fresh server
+        assert "No form is deployed yet" in out
+        assert f"    export KOBO_URL={kobo_url} KOBO_TOKEN={token}\n" in out
+        assert "    aimak forms build && aimak forms deploy\n" in out
+        assert _listening_addresses(port) == {"0.0.0.0"}
+        # what the printed commands do: deploy through the printed KOBO_URL and token
+        write_xlsform(household_form(1), tmp_path / "forms" / f"{FORM_ID}.xlsx")
+        deploy_forms(KoboClient(HttpClient(settings.kobo_url, settings.kobo_token)), tmp_path / "forms")
+    finally:
+        _stop(process)
+    again, _port, out = _run_server(tmp_path, *options)
+    _stop(again)
+    assert "  Forms phones can download: Household\n" in out and "No form is deployed" not in out
+
+
 def test_server__restart_keeps_the_password__another_accounts_token_exits_1(tmp_path):
     import re
     import subprocess
