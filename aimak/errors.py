@@ -91,6 +91,12 @@ class PageUnreadableError(KoboError):
     fetched again; if it stays unreadable the server or a proxy in front of it is at fault."""
 
 
+class DeletionsRefusedError(AimakError):
+    """A sync deleted nothing from a form because the server's listing of its live records looks
+    wrong (it would delete more than half of them, or it contradicts the server's own count); the
+    data manager confirms real deletions with ``aimak sync --form ID --confirm-deletions``."""
+
+
 class WarehouseLockedError(WarehouseError):
     """Another process holds the warehouse file."""
 

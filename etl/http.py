@@ -4,16 +4,21 @@ network errors, timeouts, 429 and 5xx (honouring Retry-After, up to a cap), neve
 A response body is read inside the retry loop, so a connection dropped mid-body is retried like
 any other network fault. The token travels only in the ``Authorization`` header, only to the
 scheme, host and port of the base URL (an absolute link the server hands back, such as a ``next``
-page, must point there too), and is redacted from every message this module builds.
+page, must point there too), and is redacted from every message this module builds. A file is
+streamed to disk (:meth:`HttpClient.download`), never held in memory; a redirect away from the
+base URL's origin (a storage bucket's signed link) is followed without the token.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urljoin, urlsplit
 
@@ -37,6 +42,12 @@ NETWORK_ERRORS = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+MAX_REDIRECTS = 5
+CHUNK = 1 << 16  # bytes read from a streamed body at a time
+
+
+class _CutShort(Exception):
+    """A streamed body ended before its Content-Length: retried like a dropped connection."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,15 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         return min(self.cap, self.base * 2**attempt) * rng.uniform(0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file written by :meth:`HttpClient.download`: its size, SHA-256 and declared type."""
+
+    size: int
+    sha256: str
+    content_type: str | None
 
 
 class HttpClient:
@@ -89,14 +109,18 @@ class HttpClient:
     def close(self) -> None:
         self.session.close()
 
+    def owns(self, path_or_url: str) -> bool:
+        """True for a path under the base URL or a URL on its scheme, host and port."""
+        parts = urlsplit(path_or_url)
+        return (not parts.scheme and not parts.netloc) or _origin(parts) == self._origin
+
     def url(self, path_or_url: str) -> str:
         """The absolute URL for a path under the base URL, or an absolute URL checked to be on
         the base URL's scheme, host and port: the only place the token may be sent."""
         parts = urlsplit(path_or_url)
         if not parts.scheme and not parts.netloc:
             return urljoin(self.base_url, path_or_url.lstrip("/"))
-        origin = _origin(parts)
-        if origin is None or origin != self._origin:
+        if not self.owns(path_or_url):
             raise KoboError(self._redact(
                 f"refused to send the token to {_shown(parts)}: a link the server gave (such as the "
                 f"next page) points away from KOBO_URL {_shown(urlsplit(self.base_url), path=False)} "
@@ -144,15 +168,61 @@ class HttpClient:
                         problem = "a truncated or malformed JSON body"
             except NETWORK_ERRORS as err:
                 problem = type(err).__name__
-            if not retry or attempt + 1 >= self.policy.attempts:
-                raise KoboUnavailableError(self._redact(
-                    f"{method} {_path(url)} failed ({problem}) after {attempt + 1} attempt(s). "
-                    f"Check that {self.base_url} is reachable and up, then run the command again: "
-                    "work already stored is kept and the run resumes where it stopped."))
-            delay = self.policy.delay(attempt, self._rng)
-            self._sleep(max(delay, wait or 0.0))
+            self._back_off(method, url, problem, wait, attempt, retry)
             attempt += 1
-            self.retries += 1
+
+    def download(self, path_or_url: str, target: Path) -> Download:
+        """GET a file and stream it into ``target`` (written afresh at each attempt, flushed to
+        disk before returning), retried like :meth:`request`; never held in memory.
+
+        Redirects are followed here, at most :data:`MAX_REDIRECTS`: with the token only while
+        they stay on the base URL's origin, without it anywhere else."""
+        url = self.url(path_or_url)
+        attempt = 0
+        while True:
+            wait: float | None = None
+            try:
+                with self._get_streamed(url) as response:
+                    if response.status_code in RETRY_STATUS:
+                        problem = f"HTTP {response.status_code}"
+                        wait = _retry_after(response, self.policy.max_retry_after)
+                    else:
+                        self._raise_for_status("GET", url, response)
+                        return _save(response, target)
+            except (*NETWORK_ERRORS, _CutShort) as err:
+                problem = "the body was cut short" if isinstance(err, _CutShort) else type(err).__name__
+            except requests.RequestException as err:  # a malformed link, say: not worth a retry
+                raise KoboError(self._redact(f"GET {_path(url)} failed: {type(err).__name__}")) from err
+            self._back_off("GET", url, problem, wait, attempt)
+            attempt += 1
+
+    def _get_streamed(self, url: str) -> requests.Response:
+        """The streamed response to a GET of ``url`` after its redirects (see :meth:`download`)."""
+        any_type = {"Accept": "*/*"}  # kpi's media renderer, not JSON
+        response = self.session.get(url, stream=True, timeout=self.timeout, allow_redirects=False,
+                                    headers=any_type)
+        for _ in range(MAX_REDIRECTS):
+            if not response.is_redirect:
+                return response
+            target = urljoin(response.url, response.headers["Location"])
+            response.close()
+            token = {} if self.owns(target) else {"Authorization": None}  # None: header left out
+            response = self.session.get(target, stream=True, timeout=self.timeout,
+                                        allow_redirects=False, headers={**any_type, **token})
+        response.close()
+        raise KoboError(f"GET {_path(url)}: more than {MAX_REDIRECTS} redirects; the server or a "
+                        "proxy in front of it sends the request round in circles.")
+
+    def _back_off(self, method: str, url: str, problem: str, wait: float | None, attempt: int,
+                  retry: bool = True) -> None:
+        """Wait before the next attempt, or raise when the attempts (or ``retry``) are spent."""
+        if not retry or attempt + 1 >= self.policy.attempts:
+            raise KoboUnavailableError(self._redact(
+                f"{method} {_path(url)} failed ({problem}) after {attempt + 1} attempt(s). "
+                f"Check that {self.base_url} is reachable and up, then run the command again: "
+                "work already stored is kept and the run resumes where it stopped."))
+        self._sleep(max(self.policy.delay(attempt, self._rng), wait or 0.0))
+        self.retries += 1
 
     def pause(self, attempt: int) -> None:
         """Wait before retry ``attempt`` (0-based) of something the caller repeats itself."""
@@ -180,6 +250,25 @@ class HttpClient:
 
     def _redact(self, text: str) -> str:
         return redact(text, self._token)
+
+
+def _save(response: requests.Response, target: Path) -> Download:
+    """Write a streamed body to ``target`` chunk by chunk, hashing it on the way; flushed to disk
+    so a file that is kept survives a power cut. A body shorter than its Content-Length (a
+    dropped connection the transport did not notice) raises :class:`_CutShort`."""
+    digest, size = hashlib.sha256(), 0
+    with open(target, "wb") as handle:
+        for chunk in response.iter_content(CHUNK):
+            handle.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+        handle.flush()
+        os.fsync(handle.fileno())
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and "Content-Encoding" not in response.headers \
+            and int(declared) != size:
+        raise _CutShort()
+    return Download(size, digest.hexdigest(), response.headers.get("Content-Type"))
 
 
 def _retry_after(response: requests.Response, cap: float) -> float | None:

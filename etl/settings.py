@@ -1,6 +1,7 @@
 """Settings: the only module that reads environment variables and ``aimak.toml``.
 
-Keys: ``KOBO_URL``, ``KOBO_TOKEN``, ``AIMAK_WAREHOUSE``, ``AIMAK_OUT``, ``AIMAK_LANG``. An optional
+Keys: ``KOBO_URL``, ``KOBO_TOKEN``, ``AIMAK_WAREHOUSE``, ``AIMAK_OUT``, ``AIMAK_LANG``,
+``AIMAK_ATTACHMENTS`` (1: every sync also downloads photos and audio). An optional
 ``aimak.toml`` in the working directory may hold the same keys (lower case) except the token, which
 only ever comes from the environment. The environment wins over the file.
 """
@@ -19,7 +20,8 @@ from aimak.errors import ConfigError
 
 LANGUAGES = ("ru", "ky", "en")
 DEFAULT_KOBO_URL = "https://kf.kobotoolbox.org"
-_FILE_KEYS = {"kobo_url", "aimak_warehouse", "aimak_out", "aimak_lang"}
+_FILE_KEYS = {"kobo_url", "aimak_warehouse", "aimak_out", "aimak_lang", "aimak_attachments"}
+_YES, _NO = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Settings:
     warehouse: Path = Path("data/warehouse.duckdb")
     out: Path = Path("out")
     lang: str = "ru"
+    attachments: bool = False  # the sync also downloads each submission's files
 
     def with_overrides(self, **changes: object) -> Settings:
         """Return a copy with the non-None ``changes`` applied and checked."""
@@ -52,7 +55,7 @@ def load_settings(
     path = config_file if config_file is not None else Path("aimak.toml")
     if path.exists():
         values.update(_read_toml(path))
-    for key in ("KOBO_URL", "AIMAK_WAREHOUSE", "AIMAK_OUT", "AIMAK_LANG"):
+    for key in ("KOBO_URL", "AIMAK_WAREHOUSE", "AIMAK_OUT", "AIMAK_LANG", "AIMAK_ATTACHMENTS"):
         if env.get(key):
             values[key.lower()] = env[key]
     settings = Settings(
@@ -61,6 +64,8 @@ def load_settings(
         warehouse=Path(values.get("aimak_warehouse", "data/warehouse.duckdb")),
         out=Path(values.get("aimak_out", "out")),
         lang=values.get("aimak_lang", "ru"),
+        attachments=_switch(values.get("aimak_attachments", "0"),
+                            "AIMAK_ATTACHMENTS (or aimak_attachments in aimak.toml)"),
     )
     _check(settings)
     return settings
@@ -82,6 +87,14 @@ def _read_toml(path: Path) -> dict[str, str]:
             f"{path}: unknown key(s) {unknown}. Allowed: {sorted(_FILE_KEYS)}."
         )
     return {key.lower(): str(value) for key, value in data.items()}
+
+
+def _switch(value: str, name: str) -> bool:
+    """An on/off setting: 1/true/yes/on or 0/false/no/off (any case)."""
+    text = value.strip().lower()
+    if text in _YES or text in _NO:
+        return text in _YES
+    raise ConfigError(f"{name} is {value!r}; set it to 1 (on) or 0 (off).")
 
 
 def _check(settings: Settings) -> None:

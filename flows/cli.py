@@ -91,15 +91,28 @@ def sync(
     warehouse: Annotated[
         Path | None, typer.Option(help="DuckDB warehouse (default: AIMAK_WAREHOUSE).")
     ] = None,
+    full_refresh: Annotated[bool, typer.Option(
+        "--full-refresh", help="Start the form named by --form over: pull every submission again "
+        "and rebuild its tables (earlier raw rows are kept).")] = False,
+    confirm_deletions: Annotated[bool, typer.Option(
+        "--confirm-deletions", help="Apply the deletions a sync of the form named by --form "
+        "refused (more than half of its submissions, or a listing that contradicts the server's "
+        "count): only when they are real.")] = False,
+    attachments: Annotated[bool | None, typer.Option(
+        "--attachments/--no-attachments",
+        help="Also download each submission's photos, audio and other files, once, into "
+             "'attachments/' beside the warehouse (default: AIMAK_ATTACHMENTS, off).")] = None,
 ) -> None:
     """Pull new, edited and deleted submissions of every deployed form into the warehouse.
 
-    Example: aimak sync --form citizen_survey
+    Example: aimak sync --form citizen_survey --attachments
     """
     from flows.sync import sync_flow
 
     try:
-        results = sync_flow(form, str(warehouse) if warehouse else None)
+        results = sync_flow(form, str(warehouse) if warehouse else None,
+                            full_refresh=full_refresh, confirm_deletions=confirm_deletions,
+                            attachments=attachments)
     except AimakError as err:
         _fail(err)
     if not results:
@@ -142,37 +155,33 @@ def server(
     from fieldsim.server import serve
 
     def announce(running) -> None:
-        shown = _reachable_address(host)
-        url = f"http://{shown}:{running.port}"
         typer.echo(f"KoboToolbox-compatible server, data in {data}")
-        typer.echo(f"  API (KOBO_URL):          {url}")
+        kobo_url = running.pipeline_url
+        if kobo_url:
+            typer.echo(f"  API (KOBO_URL):          {kobo_url}")
+        else:
+            typer.echo(f"  API (KOBO_URL):          none on {host}: the pipeline sends its token over "
+                       "plain http only to 127.0.0.1; use --host 0.0.0.0 to serve both")
         typer.echo(f"  API token (KOBO_TOKEN):  {running.token}")
         shown_password = running.password or "(unchanged since the last run; --password sets it)"
-        typer.echo(f"  ODK Collect server URL:  {url}   username: {username}   password: {shown_password}")
-        if host in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"  ODK Collect server URL:  {running.phone_url}   username: {username}"
+                   f"   password: {shown_password}")
+        if running.host in ("127.0.0.1", "localhost", "::1"):
             typer.echo("  (only this computer can connect; use --host 0.0.0.0 for phones on the Wi-Fi)")
+        forms = running.deployed_forms()
+        if forms:
+            typer.echo(f"  Forms phones can download: {', '.join(forms)}")
+        elif kobo_url:
+            typer.echo("  No form is deployed yet, so phones will find none. From the project folder, "
+                       "in another terminal:")
+            typer.echo(f"    export KOBO_URL={kobo_url} KOBO_TOKEN={running.token}")
+            typer.echo("    aimak forms build && aimak forms deploy")
         typer.echo("Press Ctrl+C to stop.")
 
     try:
         serve(host, port, data, username, password, token, legacy, faults, on_ready=announce)
     except AimakError as err:
         _fail(err)
-
-
-def _reachable_address(host: str) -> str:
-    """The address phones should type: the LAN address when bound to every interface."""
-    if host not in ("0.0.0.0", "::", ""):
-        return host
-    import socket
-
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        probe.connect(("10.255.255.255", 1))  # no packet is sent; this picks the LAN interface
-        return probe.getsockname()[0]
-    except OSError:
-        return "127.0.0.1"
-    finally:
-        probe.close()
 
 
 @app.command("simulate")
@@ -269,7 +278,8 @@ def run(
 
 @app.command("demo")
 def demo(
-    out: Annotated[Path, typer.Option(help="Where the demo writes everything (emptied first).")] = Path("out/demo"),
+    out: Annotated[Path, typer.Option(help="Where the demo writes everything: a new or empty folder, or "
+                                           "an earlier demo's (only its own files are replaced).")] = Path("out/demo"),
     respondents: Annotated[int | None, typer.Option(
         help="Citizen interviews in total (default: the sample plan's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulated fieldwork.")] = 2026,

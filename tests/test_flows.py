@@ -23,7 +23,7 @@ def prefect_harness(tmp_path_factory):
     os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect"))
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=240):
         yield
 
 
@@ -173,3 +173,89 @@ def test_token__absent_from_cli_output_prefect_logs_and_errors(
     captured = capfd.readouterr()
     seen = "\n".join([*outputs, *records.lines, error, repr(caught.value), captured.out, captured.err])
     assert right not in seen and wrong not in seen
+
+
+
+def test_sync_flow__refused_deletions_fail_the_run_after_every_form_synced_then_confirmed(
+        prefect_harness, requests_mock, monkeypatch, tmp_path):
+    from fake_kobo import BASE, TOKEN, FakeKobo, empty_page
+
+    from aimak.errors import ConfigError, DeletionsRefusedError
+    from flows.sync import sync_flow
+    from warehouse.db import connect
+
+    kobo = FakeKobo(6).install(requests_mock)
+    other = kobo.add_form("aOtherFormUid00000000000", "other_form")
+    other.submit(6)
+    monkeypatch.setenv("KOBO_URL", BASE)
+    monkeypatch.setenv("KOBO_TOKEN", TOKEN)
+    warehouse = str(tmp_path / "w.duckdb")
+
+    def live() -> dict:
+        conn = connect(warehouse)
+        rows = dict(conn.execute("SELECT asset_uid, count(*) FROM raw_submissions WHERE deleted_at "
+                                 "IS NULL AND superseded_at IS NULL GROUP BY ALL").fetchall())
+        conn.close()
+        return rows
+
+    sync_flow(None, warehouse, False)
+    kobo.main.proxy_listing(empty_page)  # the first form's listing comes back empty, once
+    other.submit(3)  # the second form, synced after it, has news
+    with pytest.raises(DeletionsRefusedError) as caught:
+        sync_flow(None, warehouse, False)
+    message = str(caught.value)
+    assert "\n" not in message and "would delete 6 of its 6 live submissions" in message
+    assert f"--form {kobo.main.uid} --confirm-deletions" in message
+    assert live() == {kobo.main.uid: 6, other.uid: 9}  # the other form was synced all the same
+    with pytest.raises(ConfigError, match="--confirm-deletions acts on one form"):
+        sync_flow(None, warehouse, False, confirm_deletions=True)
+    kobo.main.delete(*list(kobo.main.records))  # the deletions were real after all
+    confirmed = sync_flow(kobo.main.uid, warehouse, False, confirm_deletions=True)
+    assert [(r.form_id, r.deleted) for r in confirmed] == [(kobo.main.uid, 6)]
+    assert live() == {other.uid: 9}
+
+
+def test_sync_flow__attachments_argument_or_setting_download_files_and_report_the_counts(
+        prefect_harness, tmp_path, monkeypatch, capfd):
+    from media_world import jpeg, media_world
+
+    from flows.sync import sync_flow
+
+    warehouse = str(tmp_path / "w.duckdb")
+
+    def sync(attachments: bool | None = None) -> str:
+        """Run the sync flow; return what it reported (its summary lines are log records,
+        printed where Prefect's console logging points)."""
+        capfd.readouterr()
+        with _Records() as records:
+            sync_flow(None, warehouse, False, attachments=attachments)
+        return "\n".join([*capfd.readouterr(), *records.lines])
+
+    with media_world(tmp_path / "server") as world:
+        monkeypatch.setenv("KOBO_URL", world.server.api_url)
+        monkeypatch.setenv("KOBO_TOKEN", world.server.token)
+        monkeypatch.delenv("AIMAK_ATTACHMENTS", raising=False)
+        world.submit(photo="a.jpg", voice="b.m4a", files={"a.jpg": jpeg(1), "b.m4a": jpeg(2)})
+        plain = sync()
+        assert "evidence: 1 new" in plain and "attachments" not in plain  # off by default
+        assert "evidence: attachments 2 downloaded" in sync(True)
+        assert (tmp_path / "attachments" / world.uid / "1" / "a.jpg").read_bytes() == jpeg(1)
+        world.submit(photo="c.jpg")  # the file never arrives: awaited, not fatal
+        monkeypatch.setenv("AIMAK_ATTACHMENTS", "1")
+        assert "attachments 0 downloaded (0.0 MB), 0 already present, 0 failed, 1 awaited" in sync()
+        assert "attachments" not in sync(False)
+
+
+@pytest.mark.parametrize(("options", "passed"), [([], None), (["--attachments"], True),
+                                                 (["--no-attachments"], False)])
+def test_sync_command__attachments_option_reaches_the_flow(monkeypatch, options, passed):
+    from typer.testing import CliRunner
+
+    import flows.sync
+    from flows.cli import app
+
+    calls = []
+    monkeypatch.setattr(flows.sync, "sync_flow", lambda *args, **kwargs: calls.append(kwargs) or [])
+    result = CliRunner().invoke(app, ["sync", *options])
+    assert result.exit_code == 0, result.output
+    assert [call["attachments"] for call in calls] == [passed]

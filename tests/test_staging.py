@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from etl.normalize import form_schema
 from warehouse.db import connect
-from warehouse.raw import land_page, load_page, reconcile
+from warehouse.raw import land_page, load_page, mark_deleted, reconcile
 from warehouse.staging import build_form_tables
 
 CONTRACT = Path(__file__).resolve().parent / "fixtures" / "kobo-contract"  # copy of shared/
@@ -131,13 +131,26 @@ def test_reconcile__deletions_marked_never_dropped_and_validation_updated(wareho
     a, b, c = page["results"]
     check = reconcile(conn, asset["uid"], [(a["_id"], a["_uuid"], "validation_status_not_approved"),
                                            (c["_id"], "changed", None)], c["_id"])
-    assert check.deleted == 1 and check.changed_ids == [c["_id"]]
+    assert check.missing_ids == [b["_id"]] and check.live == 3 and check.changed_ids == [c["_id"]]
     assert check.validation_changed == 1
+    assert conn.execute("SELECT count(deleted_at) FROM raw_submissions").fetchone() == (0,)
+    assert mark_deleted(conn, asset["uid"], check.missing_ids) == 1
     build_form_tables(conn, form_schema("wash", asset))
     ids = [r[0] for r in conn.execute("SELECT _id FROM submissions_wash ORDER BY _id").fetchall()]
     assert b["_id"] not in ids
     assert conn.execute("SELECT deleted_at IS NOT NULL FROM raw_submissions WHERE _id = ?",
                         [b["_id"]]).fetchone() == (True,)
+
+
+def test_reconcile__a_deleted_row_listed_again_is_live_again(warehouse, asset, page):
+    conn, landing = warehouse
+    load(conn, landing, asset, page["results"])
+    listing = [(r["_id"], r["_uuid"], (r["_validation_status"] or {}).get("uid")) for r in page["results"]]
+    last = page["results"][-1]["_id"]
+    assert mark_deleted(conn, asset["uid"], reconcile(conn, asset["uid"], [], last).missing_ids) == 3
+    check = reconcile(conn, asset["uid"], listing, last)
+    assert (check.restored, check.missing_ids, check.changed_ids, check.live) == (3, [], [], 3)
+    assert build_form_tables(conn, form_schema("wash", asset)).submissions == 3
 
 
 def test_bad_records__quarantined_with_reason_and_the_run_goes_on(warehouse, asset, page):

@@ -15,8 +15,10 @@ from warehouse.raw import (
     commit_pages,
     cursor,
     discard_pending,
+    forget_cursor,
     is_stale,
     land_page,
+    mark_deleted,
     mark_stale,
     reconcile,
     set_aside,
@@ -54,6 +56,12 @@ class WarehouseStore:
     def reconcile(self, asset_uid: str, listing: list[tuple[int, str, str | None]],
                   up_to_id: int) -> Reconciliation:
         return reconcile(self.conn, asset_uid, listing, up_to_id)
+
+    def mark_deleted(self, asset_uid: str, ids: list[int]) -> int:
+        return mark_deleted(self.conn, asset_uid, ids)
+
+    def start_over(self, asset_uid: str) -> None:
+        forget_cursor(self.conn, asset_uid)
 
     def record_form(self, form_id: str, asset: dict[str, Any]) -> bool:
         """Keep the form's deployed content; True (and staging marked stale) when it differs
