@@ -4,10 +4,16 @@
    Villages without an interview cannot be represented; the population of the interviewed
    villages is scaled up to the municipality's, so the weights still sum to its adults.
 2. Raking (iterative proportional fitting) to the municipality's margins from geography.csv: the
-   village totals (as above) and the sex × age-group cells; when a sex × age-group cell has no
-   interview, sex and age group are raked as two separate margins instead.
+   village totals (as above) and the sex × age-group cells; when a sex × age-group cell with adults
+   has no interview (or an interview falls in a cell without adults), sex and age group are raked
+   as two separate margins instead.
 3. Trimming to ``[low, high] ×`` the mean weight (``method.weight_trim``), then raking again,
-   repeated until the weights are within the bounds and on the margins (or a set number of rounds).
+   repeated until the weights are within the bounds and on the margins (or a set number of rounds:
+   ``fct_weighting.within_trim_bounds`` says whether the bounds hold at the end).
+
+Interviews that no weight can represent — in a village, sex or age group without adults in
+geography.csv — stop the scoring with an error naming them (a zero weight would silently drop
+them, a positive one would invent adults).
 
 The weighting efficiency 1 / (1 + CV²) (Kish) and the unequal-weighting design effect 1 + CV² are
 kept per round × municipality in ``fct_weighting``. Weights live in ``fct_weights``.
@@ -20,6 +26,8 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pandas as pd
+
+from aimak.errors import ScoringError
 
 RAKE_ITERATIONS = 200
 RAKE_TOLERANCE = 1e-10  # largest relative miss of any margin
@@ -34,6 +42,7 @@ class Weighting:
     iterations: int
     converged: bool
     trimmed: int
+    within_trim_bounds: bool
 
 
 def rake(weights: np.ndarray, margins: list[tuple[np.ndarray, np.ndarray]],
@@ -70,7 +79,9 @@ def weigh(village: np.ndarray, cell: np.ndarray, sex: np.ndarray, age: np.ndarra
     village_targets = np.where(interviewed, village_adults, 0.0).astype(float)
     village_targets *= total / village_targets.sum()
     base = village_targets[village] / counts[village]
-    if np.all(np.bincount(cell, minlength=len(cell_adults))[cell_adults > 0] > 0):
+    sampled = np.bincount(cell, minlength=len(cell_adults)) > 0
+    populated = cell_adults > 0
+    if np.all(sampled[populated]) and not np.any(sampled & ~populated):
         scheme = "village+sex×age"
         margins = [(village, village_targets), (cell, cell_adults.astype(float))]
     else:
@@ -80,15 +91,37 @@ def weigh(village: np.ndarray, cell: np.ndarray, sex: np.ndarray, age: np.ndarra
     w, sweeps, converged = rake(base, margins)
     trimmed = 0
     for _ in range(TRIM_ROUNDS):
-        mean = w.mean()
-        low, high = trim_low * mean, trim_high * mean
-        outside = (w < low * (1 - 1e-9)) | (w > high * (1 + 1e-9))
+        outside = _outside(w, trim_low, trim_high)
         if not outside.any():
             break
         trimmed = max(trimmed, int(outside.sum()))
-        w, more, converged = rake(np.clip(w, low, high), margins)
+        w, more, converged = rake(np.clip(w, trim_low * w.mean(), trim_high * w.mean()), margins)
         sweeps += more
-    return Weighting(w, base, scheme, sweeps, converged, trimmed)
+    within = not _outside(w, trim_low, trim_high).any()
+    return Weighting(w, base, scheme, sweeps, converged, trimmed, within)
+
+
+def _outside(w: np.ndarray, trim_low: float, trim_high: float) -> np.ndarray:
+    """Weights outside [low, high] × the mean weight (a hair of rounding allowed)."""
+    mean = w.mean()
+    return (w < trim_low * mean * (1 - 1e-9)) | (w > trim_high * mean * (1 + 1e-9))
+
+
+def _unweighable(municipality: str, group: pd.DataFrame, pop: pd.DataFrame) -> str | None:
+    """Why some interviews of ``group`` cannot be weighted (None: all can)."""
+    adults = {"village_code": pop.groupby("village_code").adults.sum(),
+              "sex": pop.groupby("sex").adults.sum(),
+              "age_group": pop.groupby("age_group").adults.sum()}
+    for column, totals in adults.items():
+        known = totals[totals > 0].index
+        bad = group[~group[column].isin(known)]
+        if len(bad):
+            value = bad[column].iloc[0]
+            return (f"municipality {municipality}: {len(bad)} interview(s) (submission "
+                    f"{bad.submission_id.iloc[0]} and others) have {column} {value!r}, which has "
+                    "no adults in geography.csv: give its population there, or correct the "
+                    "interviews, then run 'aimak score' again.")
+    return None
 
 
 def build_weights(conn: duckdb.DuckDBPyConnection) -> None:
@@ -105,12 +138,16 @@ def build_weights(conn: duckdb.DuckDBPyConnection) -> None:
     rows, summary = [], []
     for (rnd, municipality), group in people.groupby(["round", "municipality_code"], sort=True):
         pop = population[population.municipality_code == municipality]
+        problem = _unweighable(municipality, group, pop)
+        if problem:
+            raise ScoringError(problem)
         villages = sorted(pop.village_code.unique())
         sexes = sorted(pop.sex.unique())
         ages = sorted(pop.age_group.unique())
         cells = [(s, a) for s in sexes for a in ages]
         v_index = {v: i for i, v in enumerate(villages)}
-        village_adults = pop.groupby("village_code").adults.sum().reindex(villages).to_numpy(float)
+        village_adults = (pop.groupby("village_code").adults.sum().reindex(villages)
+                          .to_numpy(float))
         cell_adults = (pop.groupby(["sex", "age_group"]).adults.sum()
                        .reindex(pd.MultiIndex.from_tuples(cells)).to_numpy(float))
         sex_adults = pop.groupby("sex").adults.sum().reindex(sexes).to_numpy(float)
@@ -129,6 +166,7 @@ def build_weights(conn: duckdb.DuckDBPyConnection) -> None:
         summary.append({"round": rnd, "municipality_code": municipality, "interviews": len(group),
                         "scheme": result.scheme, "iterations": result.iterations,
                         "converged": result.converged, "trimmed": result.trimmed,
+                        "within_trim_bounds": result.within_trim_bounds,
                         "weight_sum": float(result.weights.sum()),
                         "design_effect_weighting": 1 + cv2, "weighting_efficiency": 1 / (1 + cv2)})
     weights = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
@@ -137,7 +175,7 @@ def build_weights(conn: duckdb.DuckDBPyConnection) -> None:
          "base_weight": pd.Series(dtype="float64"), "weight": pd.Series(dtype="float64")})
     summary_frame = pd.DataFrame(summary, columns=[
         "round", "municipality_code", "interviews", "scheme", "iterations", "converged", "trimmed",
-        "weight_sum", "design_effect_weighting", "weighting_efficiency"])
+        "within_trim_bounds", "weight_sum", "design_effect_weighting", "weighting_efficiency"])
     for name, frame in (("fct_weights", weights), ("fct_weighting", summary_frame)):
         conn.register("_weights_frame", frame)
         conn.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _weights_frame")
