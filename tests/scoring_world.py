@@ -56,8 +56,12 @@ def text(value: str) -> Text:
     return Text(value, value, value)
 
 
-def service(code: str, items: Mapping[str, float], indicators: Iterable[Indicator] = ()) -> Service:
-    """A service asked everywhere, with items (code -> weight) and indicators."""
+def service(code: str, items: Mapping[str, float],
+            indicators: Iterable[Indicator] | None = None) -> Service:
+    """A service asked everywhere, with items (code -> weight) and indicators (by default one,
+    ``<code>_ind``, scored 0-100 from floor 0 to target 100)."""
+    if indicators is None:
+        indicators = [indicator(f"{code.lower()}_ind", code)]
     return Service(code=code, core=True, applies_to=AppliesTo("all"), name=text(code),
                    usage=text(code),
                    items=tuple(SatisfactionItem(c, text(c), w) for c, w in items.items()),

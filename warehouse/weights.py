@@ -7,9 +7,10 @@
    village totals (as above) and the sex × age-group cells; when a sex × age-group cell with adults
    has no interview (or an interview falls in a cell without adults), sex and age group are raked
    as two separate margins instead.
-3. Trimming to ``[low, high] ×`` the mean weight (``method.weight_trim``), then raking again,
-   repeated until the weights are within the bounds and on the margins (or a set number of rounds:
-   ``fct_weighting.within_trim_bounds`` says whether the bounds hold at the end).
+3. Trimming to ``[low, high] ×`` the mean weight (``method.weight_trim``) and raking again, the
+   weights clipped to the bounds after every sweep, until they are on the margins and within the
+   bounds. When no weights can be both (one interview carrying a whole village, say), the margins
+   win: the raked weights are kept and ``fct_weighting.within_trim_bounds`` is false.
 
 Interviews that no weight can represent — in a village, sex or age group without adults in
 geography.csv — stop the scoring with an error naming them (a zero weight would silently drop
@@ -31,7 +32,8 @@ from aimak.errors import ScoringError
 
 RAKE_ITERATIONS = 200
 RAKE_TOLERANCE = 1e-10  # largest relative miss of any margin
-TRIM_ROUNDS = 20
+TRIM_SWEEPS = 2000  # raking sweeps with the trim bounds applied after each (cheap: O(n) each)
+STALLED = 50  # sweeps without a smaller miss after which bounded raking gives up (infeasible)
 
 
 @dataclass(frozen=True)
@@ -41,22 +43,28 @@ class Weighting:
     scheme: str  # 'village+sex×age' | 'village+sex+age'
     iterations: int
     converged: bool
-    trimmed: int
+    trimmed: int  # raked weights outside the trim bounds (brought inside when within_trim_bounds)
     within_trim_bounds: bool
 
 
 def rake(weights: np.ndarray, margins: list[tuple[np.ndarray, np.ndarray]],
-         iterations: int = RAKE_ITERATIONS, tolerance: float = RAKE_TOLERANCE
-         ) -> tuple[np.ndarray, int, bool]:
+         iterations: int = RAKE_ITERATIONS, tolerance: float = RAKE_TOLERANCE,
+         bounds: tuple[float, float] | None = None) -> tuple[np.ndarray, int, bool]:
     """Iterative proportional fitting: ``margins`` are (category index per respondent, target
-    total per category). Returns the raked weights, the sweeps made and whether they converged."""
+    total per category). With ``bounds`` (low, high) every sweep ends by clipping the weights to
+    them, so convergence means on the margins *and* within the bounds (raking with trimming at
+    each iteration, as Izrael, Hoaglin & Battaglia's raking macro does). Returns the weights, the
+    sweeps made and whether they converged."""
     w = weights.astype(float).copy()
+    best, best_sweep = np.inf, 0
     for sweep in range(1, iterations + 1):
         for index, targets in margins:
             totals = np.bincount(index, weights=w, minlength=len(targets))
             factor = np.divide(targets, totals, out=np.ones_like(targets, dtype=float),
                                where=totals > 0)
             w *= factor[index]
+        if bounds is not None:
+            np.clip(w, *bounds, out=w)
         worst = 0.0
         for index, targets in margins:
             totals = np.bincount(index, weights=w, minlength=len(targets))
@@ -65,6 +73,10 @@ def rake(weights: np.ndarray, margins: list[tuple[np.ndarray, np.ndarray]],
                                             initial=0.0)))
         if worst < tolerance:
             return w, sweep, True
+        if worst < best * (1 - 1e-6):
+            best, best_sweep = worst, sweep
+        elif bounds is not None and sweep - best_sweep > STALLED:
+            return w, sweep, False  # the bounds keep the weights off the margins
     return w, iterations, False
 
 
@@ -89,22 +101,16 @@ def weigh(village: np.ndarray, cell: np.ndarray, sex: np.ndarray, age: np.ndarra
         margins = [(village, village_targets), (sex, sex_adults.astype(float)),
                    (age, age_adults.astype(float))]
     w, sweeps, converged = rake(base, margins)
-    trimmed = 0
-    for _ in range(TRIM_ROUNDS):
-        outside = _outside(w, trim_low, trim_high)
-        if not outside.any():
-            break
-        trimmed = max(trimmed, int(outside.sum()))
-        w, more, converged = rake(np.clip(w, trim_low * w.mean(), trim_high * w.mean()), margins)
-        sweeps += more
-    within = not _outside(w, trim_low, trim_high).any()
-    return Weighting(w, base, scheme, sweeps, converged, trimmed, within)
-
-
-def _outside(w: np.ndarray, trim_low: float, trim_high: float) -> np.ndarray:
-    """Weights outside [low, high] × the mean weight (a hair of rounding allowed)."""
-    mean = w.mean()
-    return (w < trim_low * mean * (1 - 1e-9)) | (w > trim_high * mean * (1 + 1e-9))
+    # on the margins the weights sum to the adults, so the mean weight and the bounds are fixed
+    mean = total / len(w)
+    bounds = (trim_low * mean, trim_high * mean)
+    outside = int(np.sum((w < bounds[0] * (1 - 1e-9)) | (w > bounds[1] * (1 + 1e-9))))
+    if not outside or not converged:
+        return Weighting(w, base, scheme, sweeps, converged, outside, not outside)
+    trimmed, more, fits = rake(w, margins, TRIM_SWEEPS, bounds=bounds)
+    if not fits:  # no weights within the bounds meet the margins: the margins win
+        return Weighting(w, base, scheme, sweeps + more, converged, outside, False)
+    return Weighting(trimmed, base, scheme, sweeps + more, True, outside, True)
 
 
 def _unweighable(municipality: str, group: pd.DataFrame, pop: pd.DataFrame) -> str | None:
