@@ -277,3 +277,18 @@ def test_variance_of_a_two_item_satisfaction_everyone_answers_equals_samplics_on
     s = row(conn, "fct_satisfaction", municipality_code="L", service_code="D")
     assert s["satisfaction"] == pytest.approx(100 * p, rel=1e-9)
     assert s["variance_p"] == pytest.approx(var, rel=1e-6)
+
+
+def test_with_the_mean_index_as_headline_s_its_interval_and_deff_are_the_mean_indexs(study):
+    # M again, headline mean_index: S = 53.571, interval as above; the SRS variance of the mean
+    # score is (weighted variance 36400 / 17150) / (n - 1 = 4) and V = 1664/2401 -> deff 64/49
+    bundled, _ = study
+    definition = make_study(bundled, [service("A", {"a1": 1})], ["M"], suppress_below=1,
+                            flag_below=2, headline_satisfaction="mean_index")
+    citizen = [interview(i, v, a1=code) for i, (v, code) in enumerate(ANSWERS_M, start=1)]
+    g = row(scored(definition, geography({"M": M}), citizen), "gap_scores", service_code="A")
+    assert g["satisfaction"] == pytest.approx((22 / 7 - 1) / 4 * 100)
+    assert (g["satisfaction_ci_low"], g["satisfaction_ci_high"]) == (g["mean_index_ci_low"],
+                                                                     g["mean_index_ci_high"])
+    assert g["design_effect"] == pytest.approx((1664 / 2401) / (36400 / 17150 / 4))
+    assert g["satisfaction_top2box"] == pytest.approx(100 * 3 / 7)
