@@ -101,19 +101,21 @@ def run_seed(seed: int, definition, geography, plan, out: Path, keep_straight_li
     began = time.perf_counter()
     score(conn, definition, geography)
     seconds = time.perf_counter() - began
-    rows = conn.execute("""
+    cursor = conn.execute("""
         SELECT g.*, u.p_raw, u.n_raw FROM gap_scores g
         LEFT JOIN (SELECT i.municipality_code, a.service_code,
                           avg(CASE WHEN a.satisfied THEN 1.0 ELSE 0.0 END) AS p_raw,
                           count(DISTINCT a.submission_id) AS n_raw
                    FROM stg_item_answers a JOIN fct_interviews i USING (submission_id)
                    WHERE a.valid AND i.used GROUP BY ALL) u USING (municipality_code, service_code)
-    """).df()
+    """)
+    names = [d[0] for d in cursor.description]
     truth_by_cell = {(c["municipality_code"], c["service_code"]): c for c in truth["cells"]}
     cells = []
-    for r in rows.to_dict("records"):
-        t = truth_by_cell[(r["municipality_code"], r["service_code"])]
-        cells.append({"seed": seed, **r, "truth": t})
+    for values in cursor.fetchall():
+        r = dict(zip(names, values, strict=True))
+        cells.append({"seed": seed, **r, "truth": truth_by_cell[(r["municipality_code"],
+                                                                 r["service_code"])]})
     return cells, seconds, len(citizen)
 
 
@@ -146,8 +148,7 @@ def main() -> int:
         print(f"seed {seed}: {len(got)} cells, {n} interviews loaded, scored in {took:.1f} s",
               flush=True)
 
-    with_interval = [c for c in cells if c["satisfaction_ci_low"] == c["satisfaction_ci_low"]
-                     and c["satisfaction_ci_low"] is not None]
+    with_interval = [c for c in cells if c["satisfaction_ci_low"] is not None]
     covered = [inside(c["truth"]["expected_satisfaction"], c["satisfaction_ci_low"],
                       c["satisfaction_ci_high"]) for c in with_interval]
     covered_mean = [inside(c["truth"]["expected_satisfaction_mean_index"],
@@ -176,10 +177,9 @@ def main() -> int:
              else "dropped by reading truth.json's enumerators"))
     print(f"coverage of true S by the 95% interval of S:        {share(covered)}  "
           f"band {COVERAGE_BAND[0]}-{COVERAGE_BAND[1]}")
-    for low, high in ((0, 50), (50, 150), (150, 300), (300, 10**9)):
+    for low, high in ((0, 50), (50, 150), (150, 300), (300, math.inf)):
         part = [ok for ok, c in zip(covered, with_interval, strict=True) if low <= c["n"] < high]
-        print(f"  base n in [{low}, {high if high < 10**9 else 'inf'}):"
-              f"{'':<{22 - len(str(low)) - len(str(high if high < 10**9 else 'inf'))}}{share(part)}")
+        print(f"  {f'base n in [{low}, {high})':<50}{share(part)}")
     print(f"coverage of the true mean index by its interval:    {share(covered_mean)}")
     print(f"baseline, unweighted Wald interval on the same cells: {share(wald)}")
     print(f"gap status = truth where margin > half-width:       {share(agree)}  "
