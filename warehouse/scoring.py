@@ -7,9 +7,11 @@ check. A failed model or check leaves the previous marts in place (``warehouse.m
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import duckdb
+from scipy.stats import t as student_t
 
 from forms.definition import Definition, Geography
 from warehouse.models import Model, RunResult, checks, run_models, sql_models
@@ -17,7 +19,8 @@ from warehouse.sources import create_source_views
 from warehouse.study import write_study_tables
 from warehouse.weights import build_weights
 
-# Wilson's score interval for a share p on a base n at the normal quantile z (DESIGN.md 5.2)
+# Wilson's score interval for a share p on a base n at the quantile z (DESIGN.md 5.2): the normal
+# one, or Student's t on the design's degrees of freedom (the "modified Wilson" interval)
 MACROS = """
 CREATE OR REPLACE TEMP MACRO wilson_low(p, n, z) AS
     CASE WHEN n > 0 THEN (p + z * z / (2 * n) - z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)))
@@ -26,6 +29,20 @@ CREATE OR REPLACE TEMP MACRO wilson_high(p, n, z) AS
     CASE WHEN n > 0 THEN (p + z * z / (2 * n) + z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)))
                          / (1 + z * z / n) END;
 """
+
+def t_quantile(probability: float, degrees_of_freedom: float) -> float | None:
+    """Student's t quantile (scipy); None without a degree of freedom (no variance estimate)."""
+    if degrees_of_freedom < 1:
+        return None
+    return float(student_t.ppf(probability, degrees_of_freedom))
+
+
+def register_t_quantile(conn: duckdb.DuckDBPyConnection) -> None:
+    """``t_quantile(probability, df)`` in the connection's SQL (a NULL df gives NULL)."""
+    with contextlib.suppress(duckdb.Error):
+        conn.remove_function("t_quantile")
+    conn.create_function("t_quantile", t_quantile, ["DOUBLE", "DOUBLE"], "DOUBLE")
+
 
 PYTHON_MODELS = [
     Model("fct_weights", None, build=build_weights,
@@ -57,6 +74,7 @@ def score(conn: duckdb.DuckDBPyConnection, definition: Definition,
         write_study_tables(c, definition, geography)
         create_source_views(c)
         c.execute(MACROS)
+        register_t_quantile(c)
 
     run = run_models(conn, sql_models() + PYTHON_MODELS, checks(), before=prepare)
     rounds = [r[0] for r in conn.execute(

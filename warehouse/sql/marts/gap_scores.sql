@@ -1,12 +1,20 @@
 -- The gap between citizens' satisfaction S and the LSG's effectiveness E, one row per round x
 -- municipality x service that applies there (DESIGN.md sections 4 and 5).
 --
--- Interval of S: Wilson's score interval on the effective base n / deff, where
--- deff = var_design(S) / (S (1 - S) / n) (clustering and unequal weights together); with the mean
--- index as the headline, the normal interval on its design-based standard error.
+-- Interval of S (fct_satisfaction gives S, its design-based variance V, the SRS variance and the
+-- design's degrees of freedom): Wilson's score interval with Student's t on the design's degrees
+-- of freedom in place of z, on the effective base n / deff_b, deff_b = V / (S (1 - S) / (n - 1))
+-- the design effect against a binomial share of the same n (survey's SRS variance, so that an
+-- unweighted simple random sample has deff_b = 1 and Wilson's interval on n). For a single item
+-- deff_b is the design effect; a service of several items averages them, so S's own SRS variance is
+-- below S (1 - S) / (n - 1) and its design_effect (V over that variance) is above deff_b. With
+-- every answer alike (V = 0) or n = 1 the base is n. The mean index's interval is
+-- index +- t * 25 * sqrt(V(mean score)), within 0-100. design_effect and effective_n = n / deff
+-- belong to the headline estimate (method.headline_satisfaction).
 -- Gap G = S - E; E comes from records (no sampling error), so G's interval is S's shifted by E.
 -- Status: |G| <= T aligned, G > T perception_exceeds, G < -T performance_underrecognised;
--- insufficient_data when E is missing or S is suppressed (base n below method.suppress_below).
+-- insufficient_data when E is missing (no assessment, or coverage below the minimum) or S is
+-- suppressed (base n below method.suppress_below; no valid answer at all is n = 0).
 WITH rounds AS (
     SELECT DISTINCT round, municipality_code FROM fct_interviews
     UNION
@@ -18,25 +26,36 @@ cells AS (
 ),
 s AS (
     SELECT f.*, f.satisfaction / 100 AS p,
-           CASE WHEN f.satisfaction > 0 AND f.satisfaction < 100 AND f.variance_p IS NOT NULL
-                THEN f.variance_p / ((f.satisfaction / 100) * (1 - f.satisfaction / 100) / f.n)
-                ELSE 1.0 END AS deff
-    FROM fct_satisfaction f
+           t_quantile(0.5 + m.confidence_level / 2, f.degrees_of_freedom) AS q,
+           CASE WHEN f.variance_p_srs > 0 THEN f.variance_p / f.variance_p_srs END AS deff_top,
+           CASE WHEN f.variance_mean_score_srs > 0
+                THEN f.variance_mean_score / f.variance_mean_score_srs END AS deff_mean,
+           -- n / deff of a binomial share of n with the design variance of S (see above)
+           CASE WHEN f.variance_p > 0 AND f.n > 1
+                THEN f.n * (f.satisfaction / 100) * (1 - f.satisfaction / 100)
+                     / ((f.n - 1) * f.variance_p)
+                ELSE f.n END AS wilson_base
+    FROM fct_satisfaction f CROSS JOIN study_method m
 ),
 scored AS (
     SELECT
         c.round, c.municipality_code, c.service_code,
         coalesce(s.n, 0) AS n,
         s.items AS satisfaction_items,
-        s.psus AS villages,
+        s.villages, s.villages_missing, s.degrees_of_freedom,
         s.satisfaction AS satisfaction_top2box,
         s.satisfaction_mean_index,
-        s.deff AS design_effect,
-        s.n / s.deff AS effective_n,
-        100 * wilson_low(s.p, s.n / s.deff, m.z) AS top2box_ci_low,
-        100 * wilson_high(s.p, s.n / s.deff, m.z) AS top2box_ci_high,
-        s.satisfaction_mean_index - m.z * 25 * sqrt(s.variance_mean_score) AS mean_index_ci_low,
-        s.satisfaction_mean_index + m.z * 25 * sqrt(s.variance_mean_score) AS mean_index_ci_high,
+        CASE m.headline_satisfaction WHEN 'mean_index' THEN s.deff_mean ELSE s.deff_top END
+            AS design_effect,
+        s.n / CASE m.headline_satisfaction WHEN 'mean_index' THEN s.deff_mean ELSE s.deff_top END
+            AS effective_n,
+        s.wilson_base,
+        100 * wilson_low(s.p, s.wilson_base, s.q) AS top2box_ci_low,
+        100 * wilson_high(s.p, s.wilson_base, s.q) AS top2box_ci_high,
+        greatest(0, s.satisfaction_mean_index - s.q * 25 * sqrt(s.variance_mean_score))
+            AS mean_index_ci_low,
+        least(100, s.satisfaction_mean_index + s.q * 25 * sqrt(s.variance_mean_score))
+            AS mean_index_ci_high,
         i.importance,
         e.effectiveness,
         coalesce(e.coverage, 0) AS effectiveness_coverage,
@@ -57,9 +76,9 @@ headline AS (
     SELECT *,
         CASE headline_satisfaction WHEN 'mean_index' THEN satisfaction_mean_index
              ELSE satisfaction_top2box END AS satisfaction,
-        CASE headline_satisfaction WHEN 'mean_index' THEN greatest(0, mean_index_ci_low)
+        CASE headline_satisfaction WHEN 'mean_index' THEN mean_index_ci_low
              ELSE top2box_ci_low END AS satisfaction_ci_low,
-        CASE headline_satisfaction WHEN 'mean_index' THEN least(100, mean_index_ci_high)
+        CASE headline_satisfaction WHEN 'mean_index' THEN mean_index_ci_high
              ELSE top2box_ci_high END AS satisfaction_ci_high
     FROM scored
 ),
@@ -90,5 +109,6 @@ SELECT
     suppressed, unreliable,
     coalesce(gap_ci_low > 0 OR gap_ci_high < 0, false) AS gap_established,
     coalesce(gap_ci_low > gap_threshold OR gap_ci_high < -gap_threshold, false) AS gap_material,
-    design_effect, effective_n, satisfaction_items, villages
+    design_effect, effective_n, wilson_base, satisfaction_items, villages, villages_missing,
+    degrees_of_freedom
 FROM gaps
