@@ -160,8 +160,8 @@ def simulate(server_url: str, token: str | None, *, respondents: int | None = No
     outbox = Outbox(out_dir / "outbox")
     base_round = load_round(Path(definition), Path(geography))
     wanted_round = round_code or base_round
-    run = RunParameters(seed, respondents,
-                        start or default_start(follow_up=wanted_round != base_round),
+    round_code = None if wanted_round == base_round else wanted_round  # None: the baseline
+    run = RunParameters(seed, respondents, start or default_start(follow_up=bool(round_code)),
                         Path(definition), Path(geography), round_code=round_code)
     if len(outbox):
         run = RunParameters.read(out_dir, outbox)
