@@ -147,6 +147,15 @@ class World:
     village_effect: dict[str, float]
     services_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # municipality -> codes
     offset: dict[str, float] = field(default_factory=dict)  # municipality -> mean shift (points)
+    round: str = ""  # the study round simulated (fieldsim.rounds: another than the definition's)
+
+    @property
+    def draws(self) -> str:
+        """Seeds the sample, the schedule and the answers: the baseline's are the seed alone, a
+        follow-up round draws a new sample (fieldsim.rounds)."""
+        if self.round in ("", self.definition.study.round):
+            return str(self.seed)
+        return f"{self.seed}:{self.round}"
 
     def cell(self, municipality: str, service: str) -> Cell:
         return self.cells[(municipality, service)]
@@ -166,7 +175,8 @@ def make_world(definition: Definition, geography: Geography, seed: int) -> World
         total = sum(n * (village_effect[v.code] + AGE_SHIFT.get(g, 0.0) + SEX_SHIFT.get(s, 0.0))
                     for v in m.villages for (s, g), n in v.population.items())
         offset[m.code] = total / max(1, m.adults)
-    world = World(definition, geography, seed, {}, {}, village_effect, {}, offset)
+    world = World(definition, geography, seed, {}, {}, village_effect, {}, offset,
+                  definition.study.round)
     for m in geography.municipalities.values():
         services = applicable_services(definition, m)
         world.services_of[m.code] = tuple(s.code for s in services)
@@ -419,7 +429,7 @@ def scaled_interviews(plan: SamplePlan, total: int | None) -> dict[str, dict[str
 def draw_respondents(world: World, plan: SamplePlan, total: int | None, *,
                      refusal_rate: float = 0.03) -> list[Respondent]:
     """Respondents village by village; sex × age group ∝ population × response propensity."""
-    rng = random.Random(f"respondents:{world.seed}")
+    rng = random.Random(f"respondents:{world.draws}")
     ages = {g.code: (g.min, min(g.max, 88)) for g in world.definition.age_groups}
     villages = world.geography.villages
     out: list[Respondent] = []

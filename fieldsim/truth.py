@@ -165,8 +165,10 @@ def expected_cells(world: World) -> list[CellTruth]:
 
 
 def truth_document(world: World, cells: list[CellTruth], *, respondents: int,
-                   fieldwork: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Everything a scorer needs to be checked against, as plain JSON data."""
+                   fieldwork: dict[str, Any] | None = None,
+                   changes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything a scorer needs to be checked against, as plain JSON data; ``changes``: a
+    follow-up round's true change from the baseline (fieldsim.rounds.change_truth)."""
     definition: Definition = world.definition
     method = definition.method
     coverage: dict[str, dict[str, list[list[str]]]] = {
@@ -179,7 +181,7 @@ def truth_document(world: World, cells: list[CellTruth], *, respondents: int,
     return {
         "about": ("Synthetic truth of a simulated fieldwork (fieldsim). Expected values are "
                   "population values: a weighted, clean estimate converges to them."),
-        "study": {"code": definition.study.code, "round": definition.study.round},
+        "study": {"code": definition.study.code, "round": world.round or definition.study.round},
         "seed": world.seed,
         "respondents": respondents,
         "method": {"gap_threshold": method.gap_threshold, "quadrant_cut": method.quadrant_cut,
@@ -215,6 +217,7 @@ def truth_document(world: World, cells: list[CellTruth], *, respondents: int,
                                  "late_sender": e.late_sender, "language": e.language}
                         for e in world.enumerators.values()},
         "fieldwork": fieldwork or {},
+        **({"changes": changes} if changes else {}),
     }
 
 

@@ -207,6 +207,11 @@ def simulate(
     workers: Annotated[int | None, typer.Option(
         "--workers", min=1, help="Threads that post the filled instances to the server "
         "(default: 4).")] = None,
+    round_code: Annotated[str | None, typer.Option(
+        "--round", help="Study round to simulate; the deployed forms must carry it. Another round "
+        "than the definition's is a follow-up: true S and E shifted per cell (seeded), a new "
+        "sample, fieldwork three weeks after the baseline's (default: the definition's round).")]
+        = None,
 ) -> None:
     """A simulated field team fills the deployed forms with JavaRosa and sends them over OpenRosa.
 
@@ -215,6 +220,8 @@ def simulate(
     written to OUT/truth.json.
 
     Example: aimak simulate --server http://127.0.0.1:8000 --token ... --respondents 600
+    (a follow-up: deploy forms built with study.round r2027_followup, then
+    aimak simulate --round r2027_followup --out out/simulate-r2027)
     """
     from etl.settings import check_server_url, load_settings
     from fieldsim.simulate import simulate as run_simulation
@@ -229,7 +236,8 @@ def simulate(
                              "and --password.")
         # only what was given: simulate()'s own defaults otherwise
         tuning = {name: value for name, value in
-                  (("fill_threads", fill_threads), ("workers", workers)) if value is not None}
+                  (("fill_threads", fill_threads), ("workers", workers),
+                   ("round_code", round_code)) if value is not None}
         if sys.stdout.isatty():
             from rich.progress import Progress
 

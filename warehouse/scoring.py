@@ -14,6 +14,7 @@ import duckdb
 from scipy.stats import t as student_t
 
 from forms.definition import Definition, Geography
+from warehouse.changes import build_gap_changes
 from warehouse.models import Model, RunResult, checks, run_models, sql_models
 from warehouse.sources import create_source_views
 from warehouse.study import write_study_tables
@@ -48,6 +49,10 @@ PYTHON_MODELS = [
     Model("fct_weights", None, build=build_weights,
           reads=frozenset({"fct_interviews", "dim_population", "study_method"}),
           writes=frozenset({"fct_weighting"})),
+    Model("gap_changes", None, build=build_gap_changes,
+          reads=frozenset({"gap_scores", "fct_satisfaction", "fct_interviews", "stg_assessments",
+                           "study_method"}),
+          writes=frozenset({"dim_round"})),
 ]
 
 
