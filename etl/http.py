@@ -1,6 +1,12 @@
 """One HTTP session for KoboToolbox: timeouts, retries with exponential backoff and jitter on
 network errors, timeouts, 429 and 5xx (honouring Retry-After, up to a cap), never on other 4xx.
 
+This is the one retry layer (no flow or task retries on top of it), and its total time is
+bounded: no new attempt starts more than ``RetryPolicy.deadline`` seconds after the first
+failure. Until the server has answered once, a network fault (connection refused, unknown host,
+TLS handshake) is retried only for ``RetryPolicy.first_contact`` seconds: it almost always means
+a wrong URL or a server that is not running, and the message says which is likely.
+
 A response body is read inside the retry loop, so a connection dropped mid-body is retried like
 any other network fault. The token travels only in the ``Authorization`` header, only to the
 scheme, host and port of the base URL (an absolute link the server hands back, such as a ``next``
@@ -10,8 +16,11 @@ page, must point there too), and is redacted from every message this module buil
 from __future__ import annotations
 
 import random
+import re
+import socket
+import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -28,6 +37,7 @@ from aimak.errors import (
     KoboUnavailableError,
     redact,
 )
+from etl.settings import is_loopback
 
 USER_AGENT = f"aimak/{__version__} (+municipal performance studies; python-requests)"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -45,12 +55,17 @@ class RetryPolicy:
 
     A server's ``Retry-After`` is honoured up to ``max_retry_after`` seconds, so a wrong or
     hostile header cannot stall a run for hours (gateways in front of kpi give up at ~120 s).
+    No retry starts later than ``deadline`` seconds after the first failed attempt (a few
+    gateway timeouts in a row, not hours), or ``first_contact`` seconds while the server has not
+    answered this client at all.
     """
 
     attempts: int = 7
     base: float = 0.5
     cap: float = 30.0
     max_retry_after: float = 120.0
+    deadline: float = 120.0
+    first_contact: float = 1.0
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         return min(self.cap, self.base * 2**attempt) * rng.uniform(0.5, 1.0)
@@ -67,6 +82,7 @@ class HttpClient:
         timeout: tuple[float, float] = (10.0, 180.0),
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         seed: int | None = None,
     ):
         self.base_url = base_url.rstrip("/") + "/"
@@ -75,6 +91,7 @@ class HttpClient:
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
+        self._clock = clock
         self._rng = random.Random(seed)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
@@ -82,6 +99,7 @@ class HttpClient:
         if token:
             self.session.headers["Authorization"] = f"Token {token}"
         self.retries = 0  # how many retries this client made (for reports and tests)
+        self.answered = False  # the server has answered this client at least once
 
     def __repr__(self) -> str:
         return f"HttpClient({self.base_url!r})"
@@ -124,15 +142,17 @@ class HttpClient:
         """
         url = self.url(path_or_url)
         attempt = 0
+        first_failure: float | None = None
         while True:
             problem: str
             wait: float | None = None
             try:
                 response = self.session.request(method, url, params=params, json=json, data=data,
                                                 files=files, timeout=self.timeout)
+                self.answered = True
                 body = response.content  # read the whole body inside the retry loop
                 if response.status_code in RETRY_STATUS:
-                    problem = f"HTTP {response.status_code}"
+                    problem = f"the server kept answering HTTP {response.status_code}"
                     wait = _retry_after(response, self.policy.max_retry_after)
                 else:
                     self._raise_for_status(method, url, response)
@@ -141,16 +161,19 @@ class HttpClient:
                     try:
                         return response, orjson.loads(body)
                     except orjson.JSONDecodeError:
-                        problem = "a truncated or malformed JSON body"
+                        problem = "the server sent a truncated or malformed JSON body"
             except NETWORK_ERRORS as err:
-                problem = type(err).__name__
-            if not retry or attempt + 1 >= self.policy.attempts:
+                problem = self._diagnose(err)
+            now = self._clock()
+            first_failure = now if first_failure is None else first_failure
+            delay = max(self.policy.delay(attempt, self._rng), wait or 0.0)
+            window = self.policy.deadline if self.answered else self.policy.first_contact
+            if not retry or attempt + 1 >= self.policy.attempts or now - first_failure + delay > window:
                 raise KoboUnavailableError(self._redact(
-                    f"{method} {_path(url)} failed ({problem}) after {attempt + 1} attempt(s). "
-                    f"Check that {self.base_url} is reachable and up, then run the command again: "
-                    "work already stored is kept and the run resumes where it stopped."))
-            delay = self.policy.delay(attempt, self._rng)
-            self._sleep(max(delay, wait or 0.0))
+                    f"{method} {_path(url)} failed after {attempt + 1} attempt(s) in "
+                    f"{now - first_failure:.0f} s: {problem}. Run the command again once that is "
+                    "fixed: work already stored is kept and the run resumes where it stopped."))
+            self._sleep(delay)
             attempt += 1
             self.retries += 1
 
@@ -180,6 +203,56 @@ class HttpClient:
 
     def _redact(self, text: str) -> str:
         return redact(text, self._token)
+
+    def _diagnose(self, err: Exception) -> str:
+        """What a network fault most likely means, and what to check."""
+        base = _shown(urlsplit(self.base_url), path=False)
+        host = urlsplit(self.base_url).hostname or "?"
+        causes = list(_causes(err))
+        if any(isinstance(c, ConnectionRefusedError) for c in causes):
+            local = (" For the local server, start it with 'aimak server' and use the URL it "
+                     "prints." if is_loopback(host) else "")
+            return (f"nothing answers at {base} (connection refused). Is the server running, and "
+                    f"are the host and port in KOBO_URL right?{local}")
+        if any(isinstance(c, socket.gaierror) for c in causes):
+            return (f"the host name {host!r} is not known (DNS lookup failed). Check the spelling "
+                    "of KOBO_URL and the internet connection")
+        if any(isinstance(c, ssl.SSLCertVerificationError) for c in causes):
+            reason = next(c.verify_message for c in causes if isinstance(c, ssl.SSLCertVerificationError))
+            return (f"the TLS certificate of {host} is not trusted ({reason}). Check that KOBO_URL "
+                    "names the right server, and the computer's date and time")
+        tls = [c for c in causes if isinstance(c, ssl.SSLError)]
+        if tls and any(_PLAIN_HTTP_SIGNS.search(str(c)) for c in tls):
+            return (f"{base} does not speak https: it looks like a plain-http server "
+                    f"({tls[-1].reason or tls[-1]}). Use http:// in KOBO_URL for a server on this "
+                    "computer (such as 'aimak server'); a remote server needs https")
+        if tls:
+            return f"the TLS connection to {base} failed ({tls[-1]})"
+        if isinstance(err, requests.Timeout):
+            return f"{base} did not answer within {self.timeout[0]:.0f} s (connect) / {self.timeout[1]:.0f} s (read)"
+        if isinstance(err, requests.exceptions.ChunkedEncodingError):
+            return "the connection was cut off in the middle of an answer"
+        return f"the connection to {base} failed ({type(err).__name__})"
+
+
+# OpenSSL's words for a TLS hello answered by plain HTTP (1.1/3.0, and 3.2+)
+_PLAIN_HTTP_SIGNS = re.compile(r"WRONG_VERSION_NUMBER|wrong version number|record layer failure|"
+                               r"packet length too long|http request", re.IGNORECASE)
+
+
+def _causes(err: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps (requests → urllib3 → the socket's own error)."""
+    seen: set[int] = set()
+    stack = [err]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        linked = (current.__cause__, current.__context__, getattr(current, "reason", None),
+                  *current.args)
+        stack += [item for item in linked if isinstance(item, BaseException)]
 
 
 def _retry_after(response: requests.Response, cap: float) -> float | None:
