@@ -4,8 +4,8 @@ network errors, timeouts, 429 and 5xx (honouring Retry-After, up to a cap), neve
 This is the one retry layer (no flow or task retries on top of it), and its total time is
 bounded: no new attempt starts more than ``RetryPolicy.deadline`` seconds after the first
 failure. Until the server has answered once, a network fault (connection refused, unknown host,
-TLS handshake) is retried only for ``RetryPolicy.first_contact`` seconds: it almost always means
-a wrong URL or a server that is not running, and the message says which is likely.
+TLS handshake) is retried only for ``RetryPolicy.first_contact`` seconds (half a second): it
+almost always means a wrong URL or a server that is not running, and the message says which.
 
 A response body is read inside the retry loop, so a connection dropped mid-body is retried like
 any other network fault. The token travels only in the ``Authorization`` header, only to the
@@ -65,7 +65,7 @@ class RetryPolicy:
     cap: float = 30.0
     max_retry_after: float = 120.0
     deadline: float = 120.0
-    first_contact: float = 1.0
+    first_contact: float = 0.5
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         return min(self.cap, self.base * 2**attempt) * rng.uniform(0.5, 1.0)
