@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -23,19 +22,26 @@ from aimak.errors import AimakError
 from flows import interrupt
 
 if TYPE_CHECKING:
+    from click import Context
+
     from etl.settings import Settings
 
 
 class Veneer(TyperGroup):
     """The one place where errors become exit statuses, for every command and sub-command."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Context) -> Any:
         try:
             with interrupt.prompt_interrupt():
                 return super().invoke(ctx)
-        except AimakError as err:
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(code=1) from None
+        except Exception as err:
+            if interrupt.interrupted():  # raised by the interrupt (DuckDB: "Query interrupted")
+                interrupt.announce()
+                raise typer.Exit(code=interrupt.EXIT_STATUS) from None
+            if isinstance(err, AimakError):
+                typer.echo(f"error: {err}", err=True)
+                raise typer.Exit(code=1) from None
+            raise  # a bug: its traceback is shown
         except KeyboardInterrupt:
             interrupt.announce()
             raise typer.Exit(code=interrupt.EXIT_STATUS) from None
@@ -105,9 +111,9 @@ def forms_deploy(
 
     Example: KOBO_URL=https://kf.kobotoolbox.org KOBO_TOKEN=... aimak forms deploy
     """
+    settings = _settings(warehouse)  # before the heavier imports below
     from flows import runner, stages
 
-    settings = _settings(warehouse)
     if runner.runs_as_flow(prefect):
         stages.check_server(settings)
         from flows.deploy import deploy_forms_flow
@@ -128,9 +134,9 @@ def sync(
 
     Example: aimak sync --form citizen_survey
     """
+    settings = _settings(warehouse)  # before the heavier imports below
     from flows import runner, stages
 
-    settings = _settings(warehouse)
     if runner.runs_as_flow(prefect):
         stages.check_server(settings)
         from flows.sync import sync_flow
@@ -281,9 +287,9 @@ def run(
 
     Example: aimak run
     """
+    settings = _settings(warehouse)  # before the heavier imports below
     from flows import runner, stages
 
-    settings = _settings(warehouse)
     stages.check_server(settings)  # a wrong URL or token fails before Prefect starts
     from flows.pipeline import run_flow
 
@@ -324,6 +330,8 @@ def main() -> None:
     # imported, and inherited by the temporary server it starts.
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect gives its temporary server 20 s to start, too little on a busy 2-core laptop
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     try:
         app()
     except SystemExit as done:

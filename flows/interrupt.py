@@ -34,6 +34,13 @@ DEMO_MESSAGE = ("interrupted: the demo stopped and its servers are closed. Run i
 
 _said = threading.Lock()
 _message = [MESSAGE]
+_interrupted = threading.Event()
+
+
+def interrupted() -> bool:
+    """True once Ctrl-C was pressed: any error raised after it is a consequence (DuckDB, for one,
+    turns the interrupt into ``RuntimeError: Query interrupted``), not something to report."""
+    return _interrupted.is_set()
 
 
 def say_on_interrupt(message: str) -> None:
@@ -56,16 +63,15 @@ def prompt_interrupt(grace: float = GRACE) -> Iterator[None]:
         return
     receiver, sender = socket.socketpair()
     sender.setblocking(False)
-    interrupted = threading.Event()
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
-        if interrupted.is_set():
+        if _interrupted.is_set():
             return  # already unwinding: let the rollback finish, the watchdog ends the process
         if frame is not None and frame.f_code.co_name == "__del__":
             # raised in a finaliser, the interrupt would only be printed and lost: ask again
             threading.Timer(0.02, _thread.interrupt_main).start()
             return
-        interrupted.set()
+        _interrupted.set()
         _quiet_background_errors()
         raise KeyboardInterrupt
 
@@ -91,7 +97,7 @@ def prompt_interrupt(grace: float = GRACE) -> Iterator[None]:
     finally:
         signal.set_wakeup_fd(previous_fd)
         signal.signal(signal.SIGINT, previous_handler)
-        if not interrupted.is_set():
+        if not _interrupted.is_set():
             sender.close()  # wakes the watchdog with nothing: it ends
         # when interrupted, the watchdog keeps the pair and counts down to the forced exit
 

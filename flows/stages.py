@@ -14,16 +14,18 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aimak.errors import AimakError, NotDeployedError
-from etl.deploy import UNCHANGED, Deployed, deploy_forms
 from etl.kobo import ASSETS, KoboClient, form_id_of
 from etl.settings import Settings, load_settings
 from etl.sync import FormSyncResult, deployed_assets, sync_form
 from flows.common import WarehouseInUse, client_for, terminal_progress
 from warehouse.db import connect, landing_dir
 from warehouse.store import WarehouseStore, record_deployment, recorded_deployments
+
+if TYPE_CHECKING:
+    from etl.deploy import Deployed  # imported when deploying: openpyxl is slow to import
 
 # --- checking the server ----------------------------------------------------------------------
 
@@ -55,6 +57,8 @@ class DeployRun:
 def deploy(settings: Settings, forms_dir: Path) -> DeployRun:
     """Upload and deploy every form in ``forms_dir``; record each deployment in the warehouse as
     soon as that form is done (a failure on a later form keeps the earlier records)."""
+    from etl.deploy import deploy_forms
+
     where = WarehouseInUse.at(settings.warehouse)
     recorded = _recorded(settings.warehouse)
     with client_for(settings) as client:
@@ -64,12 +68,16 @@ def deploy(settings: Settings, forms_dir: Path) -> DeployRun:
 
 
 def _recorded(warehouse: Path) -> dict[str, Deployed]:
+    from etl.deploy import Deployed
+
     with connect(warehouse) as conn:
         return {form_id: Deployed(form_id, *values, "recorded")
                 for form_id, values in recorded_deployments(conn).items()}
 
 
 def _recorder(warehouse: Path, recorded: dict[str, Deployed]) -> Callable[[Deployed], None]:
+    from etl.deploy import UNCHANGED
+
     def record(result: Deployed) -> None:
         if result.action == UNCHANGED and result.form_id in recorded:
             return  # nothing new to keep
