@@ -22,8 +22,11 @@ def test_migrations__applied_once_and_recorded(tmp_path):
     conn.close()
 
 
-def _hold(path, tmp_path, read_only: bool, script_name: str = "notebook.py", *args: str):
-    """A process that opens the warehouse (read-only or not) and keeps it until stdin closes."""
+def _refused_while_held(tmp_path, read_only: bool, script_name: str, *args: str):
+    """Open the warehouse while another process (``script_name`` with ``args``) holds it,
+    read-only or not; return that process's pid and the error this one got."""
+    path = tmp_path / "w.duckdb"
+    connect(path).close()
     script = tmp_path / script_name
     script.write_text(textwrap.dedent(f"""
         import sys, duckdb
@@ -33,46 +36,33 @@ def _hold(path, tmp_path, read_only: bool, script_name: str = "notebook.py", *ar
     """))
     holder = subprocess.Popen([sys.executable, str(script), *args], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "ready"
-    return holder
-
-
-def _release(holder) -> None:
-    holder.stdin.close()
-    holder.wait(timeout=10)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(WarehouseLockedError) as caught:
+            connect(path)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    connect(path).close()  # free again once the other process ended
+    return holder.pid, caught.value
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the holder is read from /proc")
 def test_read_only_session_elsewhere__message_names_its_pid_command_and_how_to_release_it(tmp_path):
-    path = tmp_path / "w.duckdb"
-    connect(path).close()
-    holder = _hold(path, tmp_path, True, "notebook.py", "--token", "f" * 40)
-    try:
-        with pytest.raises(WarehouseLockedError) as caught:
-            connect(path)
-    finally:
-        _release(holder)
-    message = str(caught.value)
+    pid, error = _refused_while_held(tmp_path, True, "notebook.py", "--token", "f" * 40)
+    message = str(error)
     assert "another aimak run" not in message  # it is not one: it is a read-only session
-    assert f"process {holder.pid} ({sys.executable} {tmp_path / 'notebook.py'} --token ***)" in message
-    assert "read-only" in message and "conn.close()" in message and f"kill {holder.pid}" in message
+    assert f"process {pid} ({sys.executable} {tmp_path / 'notebook.py'} --token ***)" in message
+    assert "read-only" in message and "conn.close()" in message and f"kill {pid}" in message
     assert "nothing was changed" in message and "f" * 40 not in message
-    assert caught.value.pid == holder.pid
-    connect(path).close()  # free again once the other session ended
+    assert error.pid == pid
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the holder is read from /proc")
 def test_second_aimak_run__is_told_to_wait_for_the_first(tmp_path):
-    path = tmp_path / "w.duckdb"
-    connect(path).close()
-    holder = _hold(path, tmp_path, False, "aimak", "sync")
-    try:
-        with pytest.raises(WarehouseLockedError) as caught:
-            connect(path)
-    finally:
-        _release(holder)
-    message = str(caught.value)
-    assert f"in use by another aimak run: process {holder.pid} (" in message
+    pid, error = _refused_while_held(tmp_path, False, "aimak", "sync")
+    message = str(error)
+    assert f"in use by another aimak run: process {pid} (" in message
     assert "which may write to it" in message and "Wait for it to finish" in message
 
 
