@@ -200,11 +200,12 @@ def empty_demo_folder(folder: Path) -> None:
         if not folder.is_dir():
             raise AimakError(f"--out {str(folder)!r} is a file. Fix: give a folder for the demo.")
         entries = {entry.name for entry in folder.iterdir()}
-        if entries and DEMO_MARK not in entries and not entries <= _DEMO_ENTRIES:
+        others = sorted(entries - _DEMO_ENTRIES)
+        if others and DEMO_MARK not in entries:
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
             raise AimakError(
-                f"--out {str(folder)!r} holds files the demo did not write "
-                f"({', '.join(sorted(entries - _DEMO_ENTRIES)[:3])}, ...); the demo empties its "
-                "folder first. Fix: give a new or empty folder.")
+                f"--out {str(folder)!r} holds files the demo did not write ({shown}); the demo "
+                "empties its folder first. Fix: give a new or empty folder.")
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     (folder / DEMO_MARK).write_text("made by 'aimak demo': emptied at its next run\n")
