@@ -171,7 +171,7 @@ class HttpClient:
             if not retry or attempt + 1 >= self.policy.attempts or now - first_failure + delay > window:
                 raise KoboUnavailableError(self._redact(
                     f"{method} {_path(url)} failed after {attempt + 1} attempt(s) in "
-                    f"{now - first_failure:.0f} s: {problem}. Run the command again once that is "
+                    f"{now - first_failure:.1f} s: {problem}. Run the command again once that is "
                     "fixed: work already stored is kept and the run resumes where it stopped."))
             self._sleep(delay)
             attempt += 1
@@ -211,7 +211,7 @@ class HttpClient:
         causes = list(_causes(err))
         if any(isinstance(c, ConnectionRefusedError) for c in causes):
             local = (" For the local server, start it with 'aimak server' and use the URL it "
-                     "prints." if is_loopback(host) else "")
+                     "prints" if is_loopback(host) else "")
             return (f"nothing answers at {base} (connection refused). Is the server running, and "
                     f"are the host and port in KOBO_URL right?{local}")
         if any(isinstance(c, socket.gaierror) for c in causes):

@@ -35,7 +35,11 @@ def check_server(settings: Settings) -> None:
     before a long stage (or Prefect's start-up) begins."""
     settings.require_token()
     with client_for(settings) as client:
-        client.http.request("GET", ASSETS, params={"limit": 1})
+        _ping(client)
+
+
+def _ping(client: KoboClient) -> None:
+    client.http.request("GET", ASSETS, params={"limit": 1})
 
 
 # --- deploy -----------------------------------------------------------------------------------
@@ -62,6 +66,7 @@ def deploy(settings: Settings, forms_dir: Path) -> DeployRun:
     where = WarehouseInUse.at(settings.warehouse)
     recorded = _recorded(settings.warehouse)
     with client_for(settings) as client:
+        _ping(client)  # a wrong URL or token fails before the forms are converted (seconds)
         deployed = deploy_forms(client, Path(forms_dir), recorded,
                                 on_form=_recorder(settings.warehouse, recorded))
     return DeployRun(where, deployed)
