@@ -2,12 +2,13 @@
 
 The first Ctrl-C raises ``KeyboardInterrupt`` in the main thread as usual, so every ``with``
 block unwinds: an open DuckDB transaction rolls back, connections and servers close (landing
-files are written whole or not at all, so nothing half-written is left). Libraries may then hang
-in their own shutdown (Prefect's temporary server, its event websocket, worker threads), so a
-watchdog thread, woken by the signal itself through :func:`signal.set_wakeup_fd` even while the
-main thread is busy in C code, ends the process :data:`GRACE` seconds later: it stops the
-processes this one started and exits with status 130. Later Ctrl-Cs are ignored meanwhile, so
-they cannot interrupt a rollback.
+files are written whole or not at all, so nothing half-written is left). Then the command line
+calls :func:`exit_now`, which skips the interpreter's own shutdown, where libraries can spend
+seconds (Prefect's temporary server, its event clients). Should the unwinding itself hang, a
+watchdog thread, woken by the signal through :func:`signal.set_wakeup_fd` even while the main
+thread is busy in C code, ends the process :data:`GRACE` seconds after Ctrl-C (and faulthandler's
+C thread a little later, if even the watchdog cannot run). Either way the processes this one
+started are stopped. Later Ctrl-Cs are ignored meanwhile, so they cannot interrupt a rollback.
 """
 
 from __future__ import annotations
