@@ -246,13 +246,13 @@ def test_sync_flow__attachments_argument_or_setting_download_files_and_report_th
         monkeypatch.delenv("AIMAK_ATTACHMENTS", raising=False)
         world.submit(photo="a.jpg", voice="b.m4a", files={"a.jpg": jpeg(1), "b.m4a": jpeg(2)})
         plain = sync()
-        assert "evidence: 1 new" in plain and "attachments" not in plain  # off by default
+        assert "evidence: 1 new" in plain and "evidence: attachments" not in plain  # off by default
         assert "evidence: attachments 2 downloaded" in sync(True)
         assert (tmp_path / "attachments" / world.uid / "1" / "a.jpg").read_bytes() == jpeg(1)
         world.submit(photo="c.jpg")  # the file never arrives: awaited, not fatal
         monkeypatch.setenv("AIMAK_ATTACHMENTS", "1")
         assert "attachments 0 downloaded (0.0 MB), 0 already present, 0 failed, 1 awaited" in sync()
-        assert "attachments" not in sync(False)
+        assert "evidence: attachments" not in sync(False)
 
 
 @pytest.mark.parametrize(("options", "passed"), [([], None), (["--attachments"], True),
