@@ -44,9 +44,8 @@ def load(conn, landing, asset, records, name="p", advance=True):
 
 def test_form_schema__tables_kinds_and_nested_repeats_from_content(asset):
     schema = form_schema("wash", asset)
-    assert [t.name for t in schema.tables] == [
-        "submissions_wash", "repeat_wash__hh_members", "repeat_wash__treatments"]
-    assert schema.tables[2].parent == "repeat_wash__hh_members"
+    assert [t.path for t in schema.tables] == ["", "hh_members", "hh_members/treatments"]
+    assert schema.tables[2].parent == "hh_members"
     kinds = {f.column: f.kind for f in schema.main.fields}
     assert kinds["hh_size"] == "integer" and kinds["hh_location"] == "geopoint"
     assert kinds["water_sources"] == "select_multiple" and kinds["start"] == "datetime"
@@ -224,8 +223,8 @@ def older(asset):
 def test_form_schema__older_versions_add_their_questions_the_current_one_wins(asset, older):
     schema = form_schema("wash", asset, older_contents=[older])
     current = form_schema("wash", asset)
-    assert [t.name for t in schema.tables] == [t.name for t in current.tables] + ["repeat_wash__visits"]
-    assert schema.table("visits").parent == "submissions_wash"
+    assert [t.path for t in schema.tables] == [t.path for t in current.tables] + ["visits"]
+    assert schema.table("visits").parent == ""
     main = {f.column: f for f in schema.main.fields}
     assert [f.column for f in schema.main.fields][: len(current.main.fields)] == [f.column for f in current.main.fields]
     assert main["hh_size"].kind == "integer" and main["hh_size"].labels == current.main.fields[
