@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 
 from corpus import ROOT, TOKEN, corpus
@@ -140,10 +141,10 @@ def add_submissions(data: Path, uid: str, n: int) -> None:
     store = Store(data)
     try:
         records = []
-        for i, row in enumerate(store.all("SELECT body FROM submissions WHERE asset_uid = ? ORDER BY id "
+        for row in (store.all("SELECT body FROM submissions WHERE asset_uid = ? ORDER BY id "
                                           "LIMIT ?", (uid, n))):
             record = json.loads(row["body"])
-            new = f"00000000-0000-4000-8000-{i + 1:012d}"
+            new = str(uuid.uuid4())
             record.update({"_uuid": new, "meta/instanceID": f"uuid:{new}", "meta/rootUuid": f"uuid:{new}"})
             records.append(record)
         store.insert_records(uid, records, "demo")

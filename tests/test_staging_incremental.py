@@ -186,3 +186,69 @@ def test_incremental_build__any_sequence_of_changes_equals_a_full_rebuild(tmp_pa
             twins.build()
     finally:
         twins.close()
+
+
+BUILD_KILLED = """
+import sys
+from pathlib import Path
+from etl.normalize import form_schema
+from warehouse.db import connect
+from warehouse.staging import build_form_tables
+import json
+
+class Conn:  # the warehouse connection, stopped just before the build's COMMIT
+    def __init__(self, conn):
+        self._conn = conn
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+    def execute(self, sql, *args):
+        if sql.strip().upper() == "COMMIT":
+            print("about to commit", flush=True)
+            sys.stdin.readline()  # the test kills this process here
+        return self._conn.execute(sql, *args)
+
+folder, asset = Path(sys.argv[1]), json.loads(sys.argv[2])
+build_form_tables(Conn(connect(folder / "w.duckdb")), form_schema("wash", asset))
+"""
+
+
+def test_incremental_build_killed_before_its_commit__nothing_half_done_and_done_next_time(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from warehouse.raw import is_stale
+
+    conn = connect(tmp_path / "w.duckdb")
+    schema = form_schema("wash", ASSET)
+    pages = iter(range(100))
+
+    def load(records, advance=True):
+        body = json.dumps({"count": len(records), "next": None, "results": records}).encode()
+        load_page(conn, ASSET["uid"], "wash", land_page(tmp_path / "landing", ASSET["uid"], f"p{next(pages)}", body),
+                  advance)
+
+    load([record(n) for n in range(4)])
+    build_form_tables(conn, schema)
+    before = snapshot(conn)
+    load([record(4), record(5)])
+    load([record(1, "u1-edited", **{"hh_info/hh_size": "8"})], advance=False)
+    conn.close()
+
+    child = subprocess.Popen([sys.executable, "-c", BUILD_KILLED, str(tmp_path), json.dumps(ASSET)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert child.stdout.readline().strip() == "about to commit"
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    child.stdin.close(), child.stdout.close()
+
+    conn = connect(tmp_path / "w.duckdb")
+    assert snapshot(conn) == before and is_stale(conn, ASSET["uid"])
+    result = build_form_tables(conn, schema)
+    assert (result.full, result.restaged, result.submissions) == (False, 3, 6)
+    after = snapshot(conn)
+    build_form_tables(conn, schema, full=True)
+    assert snapshot(conn) == after
+    conn.close()
