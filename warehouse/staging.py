@@ -15,10 +15,9 @@ content or an older version's, the payload keys no question has (extra columns),
 (``SHAPE``); ``staging_shape`` records what the tables were built for. Either way the tables
 are the same as a rebuild from nothing, which is what makes the incremental build safe to use.
 
-``_index`` is therefore stable, not a row number: a submission's ``_index`` is its ``_id``, and a
-repeat instance's is its submission's ``_id`` × 1,000,000 + its number within that submission in
-the table (in the order of the parent instances, then of the answers). ``_parent_index`` is the
-parent row's ``_index``, as in KoboToolbox's export.
+``_index`` is therefore stable, not a row number: a submission's ``_index`` is its ``_id``, a
+repeat instance's is built from its submission's ``_id`` (``warehouse.payloads``), and
+``_parent_index`` is the parent row's ``_index``, as in KoboToolbox's export.
 """
 
 from __future__ import annotations
@@ -32,38 +31,28 @@ import duckdb
 import pandas as pd
 
 from warehouse.names import keep_table_names, table_names
+from warehouse.payloads import (
+    LAST_META,
+    META_COLUMNS,
+    bad_values,
+    lit,
+    q,
+    read_levels,
+    typed_columns,
+    value_of,
+)
 from warehouse.raw import is_stale, mark_stale
 from warehouse.transaction import transaction
 
 if TYPE_CHECKING:
-    from etl.normalize import Field, FormSchema, Table
+    from etl.normalize import FormSchema, Table
 
 SHAPE = "2"  # what the code makes of a form; a new value rebuilds every form in full once
-ID_SPAN = 1_000_000  # a repeat instance's _index: _submission__id * ID_SPAN + its number
-CASTS = {"integer": "BIGINT", "decimal": "DOUBLE", "date": "DATE", "datetime": "TIMESTAMPTZ",
-         "time": "TIMETZ"}
-META_COLUMNS = [  # payload key, column, SQL type (after the questions, in this order)
-    ("_uuid", "_uuid", None), ("_submission_time", "_submission_time", "TIMESTAMP"),
-    ("__version__", "__version__", None), ("_submitted_by", "_submitted_by", None),
-    ("_status", "_status", None), ("meta/instanceID", "_instance_id", None),
-    ("meta/rootUuid", "_root_uuid", None), ("formhub/uuid", "_formhub_uuid", None),
-]
-LAST_META = [("meta/deprecatedID", "_deprecated_id", None)]  # after _validation_status
 NOT_EXTRA = {"_id", "_uuid", "_submission_time", "__version__", "_submitted_by", "_status",
              "meta/instanceID", "meta/rootUuid", "meta/deprecatedID", "formhub/uuid",
              "_validation_status", "_attachments", "_geolocation", "_tags", "_notes",
              "_xform_id_string", "_bamboo_dataset_id", "_supplementalDetails", "meta/instanceName",
              "meta/audit"}
-
-
-def q(name: str) -> str:
-    """Quote an SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(text: str) -> str:
-    """Quote an SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass
@@ -138,7 +127,7 @@ def _build(conn: duckdb.DuckDBPyConnection, schema: FormSchema, full: bool) -> S
         conn.execute("INSERT INTO staging_extra_keys SELECT ?, _id, key FROM stg_new_keys", [uid])
         restaged = conn.execute("SELECT count(*) FROM stg_changed").fetchone()[0]
 
-    levels = _read_levels(conn, schema, extras)
+    levels = read_levels(conn, schema, extras)
     quarantined = _quarantine(conn, schema, levels, full)
     if not full:
         _delete_changed(conn, schema)
@@ -203,53 +192,6 @@ def _extras_after_changes(conn: duckdb.DuckDBPyConnection, uid: str, known: list
     """, [uid]).fetchall()]
 
 
-def _value(keys: tuple[str, ...]) -> str:
-    """A question's value: from whichever of its paths the submission's version used."""
-    values = [f"r.{q(k)}" for k in keys]
-    return values[0] if len(values) == 1 else f"coalesce({', '.join(values)})"
-
-
-def _spec(schema: FormSchema, table: Table, extra: list[str]) -> dict:
-    """The json_transform structure of one level: every value as text, repeats as lists."""
-    spec: dict = {}
-    if table.path == "":
-        spec.update({key: "VARCHAR" for key, _c, _t in META_COLUMNS + LAST_META})
-        spec.update({key: "VARCHAR" for key in extra})
-    for f in table.fields:
-        spec.update(dict.fromkeys(f.keys, "VARCHAR"))
-    for child in schema.children(table):
-        spec.update(dict.fromkeys(child.paths, [_spec(schema, child, [])]))
-    return spec
-
-
-def _read_levels(conn: duckdb.DuckDBPyConnection, schema: FormSchema,
-                 extras: list[str]) -> dict[str, str]:
-    """Read the payloads in scope into one temporary table per level (the submissions, then each
-    repeat), each row a struct ``r`` of text values; return the temporary table of each path."""
-    spec = json.dumps(_spec(schema, schema.main, extras))
-    conn.execute(f"""
-        CREATE OR REPLACE TEMP TABLE stg_level_0 AS
-        SELECT _id AS _index, _id AS _submission__id, _uuid, validation_status,
-               json_transform(payload, {lit(spec)}) AS r
-        FROM stg_scope
-    """)
-    levels = {"": "stg_level_0"}
-    for table in schema.tables[1:]:
-        tmp = f"stg_level_{len(levels)}"
-        repeat = _value(table.paths)
-        conn.execute(f"""
-            CREATE OR REPLACE TEMP TABLE {tmp} AS
-            SELECT _submission__id * {ID_SPAN} + row_number() OVER (
-                       PARTITION BY _submission__id ORDER BY _parent_index, _position) AS _index,
-                   * FROM (
-                SELECT _submission__id, _index AS _parent_index, unnest({repeat}) AS r,
-                       unnest(range(1, len({repeat}) + 1)) AS _position
-                FROM {levels[table.parent]} WHERE {repeat} IS NOT NULL)
-        """)
-        levels[table.path] = tmp
-    return levels
-
-
 def _quarantine(conn: duckdb.DuckDBPyConnection, schema: FormSchema, levels: dict[str, str],
                 full: bool) -> int:
     """Set aside (``stg_bad`` and ``quarantine``) the submissions in scope that cannot be typed;
@@ -265,7 +207,7 @@ def _quarantine(conn: duckdb.DuckDBPyConnection, schema: FormSchema, levels: dic
             """).fetchall()
             bad += [(r[0], f"repeat '{path}' is not a list") for r in rows]
     for table in schema.tables:
-        bad += _bad_values(conn, levels[table.path], table)
+        bad += bad_values(conn, levels[table.path], table)
     conn.execute("CREATE OR REPLACE TEMP TABLE stg_bad (_id BIGINT, reason VARCHAR)")
     if bad:
         conn.register("stg_bad_frame", pd.DataFrame(bad, columns=["_id", "reason"]))
@@ -284,51 +226,6 @@ def _quarantine(conn: duckdb.DuckDBPyConnection, schema: FormSchema, levels: dic
         FROM stg_bad b JOIN stg_scope c USING (_id) GROUP BY b._id, c._uuid
     """, [uid, schema.form_id])
     return conn.execute("SELECT count(DISTINCT _id) FROM stg_bad").fetchone()[0]
-
-
-def _bad_values(conn: duckdb.DuckDBPyConnection, tmp: str, table: Table) -> list[tuple[int, str]]:
-    checks = []
-    if table.path:  # more instances than an _index can number within one submission
-        checks.append(f"SELECT DISTINCT _submission__id, {lit(f'repeat {table.path!r} has more than {ID_SPAN - 1} instances')} "
-                      f"FROM {tmp} WHERE _index % {ID_SPAN} = 0")
-    for f in table.fields:
-        value = _value(f.keys)
-        if f.kind in CASTS:
-            test = f"TRY_CAST({_date_text(f, value)} AS {CASTS[f.kind]}) IS NULL"
-        elif f.kind == "geopoint":
-            test = (f"(len(string_split({value}, ' ')) < 2 OR list_bool_or(list_transform("
-                    f"string_split({value}, ' ')[1:4], lambda x: TRY_CAST(x AS DOUBLE) IS NULL)))")
-        else:
-            continue
-        checks.append(f"SELECT _submission__id, {lit(f'{f.xpath}: {f.kind} expected, got ')} "
-                      f"|| {value} FROM {tmp} WHERE {value} IS NOT NULL AND {test}")
-    if not checks:
-        return []
-    return conn.execute(" UNION ALL ".join(checks)).fetchall()
-
-
-def _date_text(f: Field, value: str) -> str:
-    # 'today' can arrive as a full dateTime from some clients: keep the date part
-    return f"left({value}, 10)" if f.kind == "date" else value
-
-
-def _columns(f: Field, schema: FormSchema) -> list[tuple[str, str]]:
-    """(column, SQL expression) of one question: typed, a geopoint split, a select_multiple
-    with one 0/1 column per choice."""
-    value = _value(f.keys)
-    if f.kind in CASTS:
-        return [(f.column, f"TRY_CAST({_date_text(f, value)} AS {CASTS[f.kind]})")]
-    if f.kind == "geopoint":
-        parts = f"string_split({value}, ' ')"
-        return [(f.column, value)] + [
-            (f"{f.column}_{part}", f"TRY_CAST({parts}[{i}] AS DOUBLE)")
-            for i, part in enumerate(("latitude", "longitude", "altitude", "accuracy"), start=1)]
-    if f.kind == "select_multiple":
-        return [(f.column, value)] + [
-            (f"{f.column}/{choice}", f"CASE WHEN {value} IS NULL THEN NULL ELSE list_contains("
-                                     f"string_split({value}, ' '), {lit(choice)})::INTEGER END")
-            for choice, _labels in schema.choices.get(f.list_name or "", ())]
-    return [(f.column, value)]
 
 
 def _select(columns: list[tuple[str, str]]) -> str:
@@ -351,7 +248,7 @@ def _write_table(conn: duckdb.DuckDBPyConnection, schema: FormSchema, table: Tab
     if table.path == "":
         columns.append(("_id", "_submission__id"))
         for f in table.fields:
-            columns += _columns(f, schema)
+            columns += typed_columns(f, schema)
         columns += [(key, f"r.{q(key)}") for key in extras]
         meta = [(column, f"TRY_CAST(r.{q(key)} AS {sqltype})" if sqltype else f"r.{q(key)}")
                 for key, column, sqltype in META_COLUMNS + LAST_META]
@@ -362,7 +259,7 @@ def _write_table(conn: duckdb.DuckDBPyConnection, schema: FormSchema, table: Tab
         columns += [("_parent_index", "_parent_index"), ("_parent_table_name", lit(parent.name)),
                     ("_submission__id", "_submission__id")]
         for f in table.fields:
-            columns += _columns(f, schema)
+            columns += typed_columns(f, schema)
     select = f"""SELECT {_select(columns)} FROM {tmp}
                  WHERE _submission__id NOT IN (SELECT _id FROM stg_bad)"""
     if full:
@@ -397,7 +294,7 @@ def _write_long(conn: duckdb.DuckDBPyConnection, schema: FormSchema, levels: dic
             continue
         tmp, path = levels[table.path], lit(table.path)
         good = "_submission__id NOT IN (SELECT _id FROM stg_bad)"
-        values = ", ".join(f"{_value(f.keys)} AS {q(f.column)}" for f in table.fields)
+        values = ", ".join(f"{value_of(f.keys)} AS {q(f.column)}" for f in table.fields)
         conn.execute(f"""
             INSERT INTO answers BY NAME
             SELECT {uid} AS asset_uid, {form} AS form_id, _submission__id AS submission_id,
@@ -413,7 +310,7 @@ def _write_long(conn: duckdb.DuckDBPyConnection, schema: FormSchema, levels: dic
                 SELECT {uid} AS asset_uid, {form} AS form_id, _submission__id AS submission_id,
                        {path} AS repeat_path, _index, {lit(f.column)} AS question, choice
                 FROM (SELECT _submission__id, _index,
-                             unnest(string_split({_value(f.keys)}, ' ')) AS choice
+                             unnest(string_split({value_of(f.keys)}, ' ')) AS choice
                       FROM {tmp} WHERE {good})
                 WHERE choice <> ''
             """)
