@@ -6,7 +6,9 @@ process, so only client work is counted:
   * re-sync with nothing new (reconciliation listing only),
   * 200 new submissions onto the N (staging brings in only the changed submissions), against its
     own baseline: the same sync on a copy of the warehouse with every staging table rebuilt in
-    full, as before the incremental build; both must end with the same tables,
+    full, as before the incremental build; both must end with the same tables. Measured in
+    ROUNDS rounds (200 more each), with a sync with nothing new after each; the fastest of each
+    kind is shown,
   * baseline, the approach most peer tools take on the same pages: every page into one list,
     pandas.json_normalize, the DataFrame written to DuckDB.
   * floor, for scale: DuckDB only reading the landed pages of the first sync and storing each
@@ -35,6 +37,7 @@ from corpus import ROOT, TOKEN, corpus
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 WORK = ROOT / "out" / "bench" / "sync"
 NEW = 200  # submissions added for the incremental sync
+ROUNDS = 3  # incremental syncs measured; the fastest of each kind is shown (the machine may be shared)
 
 MEASURE = """
 import json, resource, sys, time
@@ -152,44 +155,52 @@ def add_submissions(data: Path, uid: str, n: int) -> None:
         store.close()
 
 
+def fastest(runs: list[dict]) -> dict:
+    """The run with the least wall time (the machine may be shared: the least disturbed one)."""
+    return min(runs, key=lambda run: run["wall"])
+
+
 def main() -> None:
     folder, uid = corpus(N)
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     data, mine, full = WORK / "server", WORK / "aimak", WORK / "full-rebuild"
     shutil.copytree(folder / "data", data)
+    news, fulls, idles = [], [], []
     with Server(data) as url:
         first = child(AIMAK, url, mine)
-        again = child(AIMAK, url, mine)
+        idles.append(child(AIMAK, url, mine))
         baseline = child(BASELINE, url, WORK)
         floor = child(FLOOR, url, mine)
-    add_submissions(data, uid, NEW)
-    shutil.copytree(mine, full)
-    with Server(data) as url:
-        new = child(AIMAK, url, mine)
-        new_full = child(AIMAK, url, full, full=True)
-        after = child(AIMAK, url, mine)
+        shutil.copytree(mine, full)
+        for n in range(1, ROUNDS + 1):
+            add_submissions(data, uid, NEW)
+            news.append(child(AIMAK, url, mine))
+            fulls.append(child(AIMAK, url, full, full=True))
+            idles.append(child(AIMAK, url, mine))
+            assert news[-1]["new"] == fulls[-1]["new"] == NEW and idles[-1]["new"] == 0, (news, fulls)
+            assert news[-1]["rows"] == N + n * NEW, news
+            assert news[-1]["tables"] == fulls[-1]["tables"], "incremental and full rebuild differ"
+    new, new_full, idle = fastest(news), fastest(fulls), fastest(idles)
     print(f"sync of {first['rows']:,} citizen-survey submissions from the local server (client process only):")
-    row = "  {:<52} {:>8.1f} s CPU {:>8.1f} s wall {:>8.0f} MB peak"
+    row = "  {:<56} {:>8.1f} s CPU {:>8.1f} s wall {:>8.0f} MB peak"
     print(row.format("aimak first sync", first["cpu"], first["wall"], first["peak_mb"]))
-    print(row.format("aimak re-sync, nothing new", again["cpu"], again["wall"], again["peak_mb"]))
-    print(row.format(f"aimak re-sync, {NEW} new (changed submissions only)", new["cpu"], new["wall"],
-                     new["peak_mb"]))
+    print(row.format(f"aimak re-sync, nothing new (fastest of {len(idles)})", idle["cpu"], idle["wall"],
+                     idle["peak_mb"]))
+    print(row.format(f"aimak re-sync, {NEW} new (fastest of {ROUNDS})", new["cpu"], new["wall"], new["peak_mb"]))
     print(row.format(f"  baseline: {NEW} new, every staging table rebuilt", new_full["cpu"], new_full["wall"],
                      new_full["peak_mb"]))
-    print(row.format("aimak re-sync, nothing new (after)", after["cpu"], after["wall"], after["peak_mb"]))
     print(row.format("baseline: list -> json_normalize -> DuckDB", baseline["cpu"], baseline["wall"],
                      baseline["peak_mb"]))
     print(row.format("floor: DuckDB storing the payloads only", floor["cpu"], floor["wall"],
                      floor["peak_mb"]))
     print(f"  CPU: baseline / aimak = {baseline['cpu'] / first['cpu']:.1f}x (target >= 3x); "
           f"peak memory: aimak / baseline = {first['peak_mb'] / baseline['peak_mb']:.2f} (target <= 0.33); "
-          f"re-sync {again['wall']:.1f} s (target < 10 s); {NEW} new / nothing new = "
-          f"{new['wall'] / again['wall']:.2f}x wall (target <= 1.5x; full rebuild: "
-          f"{new_full['wall'] / again['wall']:.2f}x)")
+          f"re-sync {idle['wall']:.1f} s (target < 10 s)")
+    print(f"  {NEW} new / nothing new = {new['wall'] / idle['wall']:.2f}x wall, {new['cpu'] / idle['cpu']:.2f}x "
+          f"CPU (target <= 1.5x; with every table rebuilt: {new_full['wall'] / idle['wall']:.2f}x wall, "
+          f"{new_full['cpu'] / idle['cpu']:.2f}x CPU)")
     assert first["rows"] == baseline["rows"] == floor["rows"] == N, (first, baseline, floor)
-    assert new["new"] == new_full["new"] == NEW and new["rows"] == N + NEW, (new, new_full)
-    assert new["tables"] == new_full["tables"], "incremental and full rebuild differ"
 
 
 if __name__ == "__main__":
