@@ -15,6 +15,11 @@ builder, or the contract's own ``asset_detail.json``, has no ``settings.version`
 server cannot tell, the deployment recorded in the warehouse decides: same asset, same form
 version, and the server still serves the version id we recorded. Without either, the form is
 redeployed once and recorded, so the next run finds it unchanged.
+
+The network may fail anywhere: reads and the deployment requests are retried (a lost answer to a
+deployment is settled by reading it back, :mod:`etl.kobo`), and an import whose answer is lost is
+looked for on the server before it is sent again (:func:`import_form`), so a flaky network never
+leaves a second asset of a form.
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ from typing import Any
 
 import openpyxl
 
-from aimak.errors import AimakError
+from aimak.errors import AimakError, KoboUnavailableError
 from etl.kobo import KoboClient
 
 CREATED, REDEPLOYED, UNCHANGED = "created", "redeployed", "unchanged"
+IMPORT_ATTEMPTS = 4  # import POSTs sent for one form when their answers are lost and nothing shows
 _KPI_VERSION_STAMP = re.compile(r"^\d+ \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)$")  # "3 (2026-02-20 14:05:33)"
 
 
@@ -108,18 +114,51 @@ def deploy_forms(
 def deploy_form(client: KoboClient, form: FormFile, recorded: Deployed | None) -> Deployed:
     asset = client.find_asset(form.form_id, recorded.asset_uid if recorded else None)
     if asset is None:
-        uid = client.wait_import(client.import_xlsform(form.path, form.title))
+        uid = import_form(client, form)
         return _deployed(client, form, uid, client.deploy(uid), CREATED)
     uid = asset["uid"]
     if is_unchanged(asset, form, recorded):
         return Deployed(form.form_id, uid, form.version, asset["deployed_version_id"], UNCHANGED)
-    client.wait_import(client.import_xlsform(form.path, form.title, destination_uid=uid))
+    import_form(client, form, asset)
     current = client.asset(uid)
     if current.get("has_deployment"):
         body = client.redeploy(uid, current["version_id"])
     else:
         body = client.deploy(uid)
     return _deployed(client, form, uid, body, REDEPLOYED)
+
+
+def import_form(client: KoboClient, form: FormFile, asset: dict[str, Any] | None = None) -> str:
+    """Import the form's XLSForm as a new asset, or over ``asset``; return the asset uid.
+
+    The import POST is not idempotent, so it is never simply repeated. When its answer is lost
+    (a gateway's 5xx, a dropped connection, a timeout) the import may have started all the same:
+    the imports started since the POST was sent are waited for, then the form is looked for (a
+    new asset with its form id; for ``asset``, a version newer than the one it had). Only when the import did
+    not happen is the POST sent again, up to ``IMPORT_ATTEMPTS`` times with backoff.
+    """
+    destination = asset["uid"] if asset else None
+    for attempt in range(IMPORT_ATTEMPTS):
+        known = client.import_count()
+        try:
+            task = client.import_xlsform(form.path, form.title, destination_uid=destination)
+        except KoboUnavailableError as failure:
+            lost = failure
+        else:
+            return client.wait_import(task)
+        client.settle_imports(known)
+        if asset is None:
+            found = client.find_asset(form.form_id)
+            if found is not None:
+                return found["uid"]
+        elif client.asset(asset["uid"]).get("version_id") != asset.get("version_id"):
+            return asset["uid"]
+        if attempt + 1 < IMPORT_ATTEMPTS:
+            client.http.pause(attempt)
+    raise KoboUnavailableError(
+        f"{form.path}: the import was not answered in {IMPORT_ATTEMPTS} attempts, and the server "
+        f"shows no import of it (the last failure: {lost}). Nothing was created twice; run the "
+        "deployment again once the server answers.")
 
 
 def deployed_form_version(asset: dict[str, Any]) -> str | None:

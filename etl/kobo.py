@@ -35,6 +35,7 @@ class Page:
     body: bytes
     records: list[dict[str, Any]]
     has_next: bool
+    count: int | None = None  # the server's count of every record the query matches
 
     @property
     def size(self) -> int:
@@ -55,7 +56,9 @@ class Page:
         results = page.get("results") if isinstance(page, dict) else None
         if not isinstance(results, list):
             raise PageUnreadableError("a data page has no 'results' list")
-        return cls(body, results, bool(page.get("next")) and bool(results))
+        count = page.get("count")
+        return cls(body, results, bool(page.get("next")) and bool(results),
+                   count if type(count) is int else None)
 
 
 class KoboClient:
@@ -140,8 +143,10 @@ class KoboClient:
     def import_xlsform(self, path: Path, name: str, destination_uid: str | None = None) -> str:
         """Upload an XLSForm as a survey (``library=false``); return the import task uid.
 
-        Not retried automatically: a repeated POST could create a second asset. A failed run is
-        safe to repeat, because deployment looks the asset up by its form id first.
+        Sent once: a repeated POST could create a second asset. After a failure whose outcome is
+        unknown (:class:`~aimak.errors.KoboUnavailableError`), wait for :meth:`settle_imports`
+        (with the :meth:`import_count` taken before the POST) and look the form up before
+        sending it again, as :mod:`etl.deploy` does.
         """
         data = {"name": name, "library": "false"}
         if destination_uid:
@@ -170,6 +175,42 @@ class KoboClient:
             if time.monotonic() > deadline:
                 raise KoboError(f"import {import_uid} still '{status}' after {timeout:.0f} s; the "
                                 "server is busy: run the deployment again later.")
+            time.sleep(poll)
+
+    def import_count(self) -> int:
+        """How many import tasks the account has (kpi keeps them, oldest first)."""
+        page = self.http.get_json("api/v2/imports/", limit=1)
+        return int((page or {}).get("count") or 0)
+
+    def imports_since(self, known: int) -> list[dict[str, Any]]:
+        """The account's import tasks after the first ``known`` ones (``uid``, ``status``,
+        ``messages``), following ``next``; the offset goes as ``start`` and as ``offset``, for
+        current and older servers alike."""
+        tasks: list[dict[str, Any]] = []
+        url: str | None = "api/v2/imports/"
+        params: dict[str, Any] | None = {"limit": 100, "start": known, "offset": known}
+        while url:
+            _, page = self.http.request("GET", url, params=params)
+            tasks += (page or {}).get("results") or []
+            url, params = (page or {}).get("next"), None
+        return tasks
+
+    def settle_imports(self, known: int, timeout: float = 300, poll: float = 0.5) -> None:
+        """Wait until no import task after the first ``known`` is still queued or running.
+
+        After an import POST whose answer was lost, the import it may have started must finish
+        before the form is looked for: otherwise a second POST could create a second asset. Only
+        tasks newer than the count taken before the POST are waited for, so an old task stuck in
+        ``processing`` on the server does not hold the deployment up."""
+        deadline = time.monotonic() + timeout
+        while True:
+            running = [t.get("uid") for t in self.imports_since(known)
+                       if t.get("status") in ("created", "processing")]
+            if not running:
+                return
+            if time.monotonic() > deadline:
+                raise KoboError(f"import(s) {', '.join(map(str, running))} still running after "
+                                f"{timeout:.0f} s; the server is busy: run the deployment again later.")
             time.sleep(poll)
 
     def deploy(self, uid: str) -> dict[str, Any]:

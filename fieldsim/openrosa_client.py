@@ -7,7 +7,7 @@ challenge asks for it (as ODK Collect does), Basic otherwise. Explicit credentia
 username and password are given they are used even if a token (e.g. ``KOBO_TOKEN``) is set too,
 as a phone signed in with that account would. One keep-alive session per thread,
 so a small thread pool can post in parallel. With a token or Basic credentials submissions go
-through a lean HTTP/1.1 keep-alive connection per thread (:class:`_Connection`: the whole request
+through a lean HTTP/1.1 keep-alive connection per thread (:class:`~fieldsim.connection.Connection`: the whole request
 in one write, the answer framed by Content-Length or chunks), a fraction of the client CPU of
 requests or ``http.client``, which matters at hundreds of submissions a second; Digest goes
 through requests.
@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import hashlib
 import itertools
 import secrets
-import socket
 import ssl
 import threading
 import time
@@ -34,14 +34,36 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
 from aimak.errors import SimulationError, redact
+from etl.http import NETWORK_ERRORS
+from fieldsim.connection import Connection, host_header
 
-__all__ = ["FormListEntry", "OpenRosaClient", "SubmissionRejected", "SubmitResult"]
+__all__ = ["FormListEntry", "OpenRosaClient", "ServerUnavailable", "SubmissionRejected",
+           "SubmissionUnsent", "SubmitResult"]
 
 XFORMS_LIST = "{http://openrosa.org/xforms/xformsList}"
 OPENROSA_RESPONSE = "{http://openrosa.org/http/response}"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".m4a": "audio/mp4",
         ".amr": "audio/amr", ".csv": "text/csv", ".mp4": "video/mp4"}
+
+
+class ServerUnavailable(SimulationError):
+    """The server could not be reached, or kept answering 5xx, for every attempt: nothing was
+    refused, so the same request may work later."""
+
+    def __init__(self, what: str, reason: str, attempts: int):
+        self.what, self.reason, self.attempts = what, reason, attempts
+        super().__init__(f"{what}: the server {reason} after {attempts} attempt(s); check that "
+                         "it is up and reachable, then run the command again.")
+
+
+class SubmissionUnsent(ServerUnavailable):
+    """A submission could not be delivered (network or 5xx): a phone keeps it and sends it later."""
+
+    def __init__(self, instance_id: str | None, reason: str, attempts: int):
+        self.instance_id = instance_id
+        super().__init__(f"submission {instance_id or '(no instanceID)'} was not sent", reason,
+                         attempts)
 
 
 class SubmissionRejected(SimulationError):
@@ -83,7 +105,7 @@ class OpenRosaClient:
 
     def __init__(self, base_url: str, *, token: str | None = None, username: str | None = None,
                  password: str | None = None, timeout: tuple[float, float] = (10.0, 120.0),
-                 attempts: int = 5, pool: int = 8):
+                 attempts: int = 5, send_attempts: int | None = None, pool: int = 8):
         if not token and not (username and password):
             raise SimulationError("OpenRosa needs credentials: a token (KOBO_TOKEN or --token) or "
                                   "--username with --password.")
@@ -91,13 +113,14 @@ class OpenRosaClient:
         self._token = token
         self._username, self._password = username, password
         self.timeout = timeout
-        self.attempts = max(1, attempts)
+        self.attempts = max(1, attempts)  # of a form list or download
+        self.send_attempts = max(1, send_attempts or attempts)  # of a submission
         self.pool = pool
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
         self._auth: AuthBase | None = None
-        self._connections: list[_Connection] = []
+        self._connections: list[Connection] = []
         self._boundary = secrets.token_hex(12)  # + a counter: unique, no random bytes per post
         self._posts = itertools.count()
         self._date = (0, "")
@@ -171,24 +194,41 @@ class OpenRosaClient:
     def _redact(self, text: str) -> str:
         return redact(text, self._token, self._password)
 
-    def _request(self, method: str, url: str, **kwargs: object) -> tuple[requests.Response, int]:
+    def _request(self, method: str, url: str, attempts: int | None = None,
+                 **kwargs: object) -> tuple[requests.Response, int]:
+        """Send with retries on network faults (a body cut mid-way too) and 5xx, ``attempts``
+        times at most (default: ``self.attempts``); return the last answer (possibly still a
+        5xx) and the attempts made, or raise :class:`ServerUnavailable` when none came."""
+        attempts = attempts or self.attempts
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = self._session().request(method, url, timeout=self.timeout, **kwargs)
-                _ = response.content
-                if response.status_code not in RETRY_STATUS or attempt >= self.attempts:
+                _ = response.content  # read inside the loop: a body cut mid-way is retried
+                if response.status_code not in RETRY_STATUS or attempt >= attempts:
                     return response, attempt
-                problem = f"HTTP {response.status_code}"
-            except (requests.ConnectionError, requests.Timeout) as err:
-                if attempt >= self.attempts:
-                    raise SimulationError(self._redact(
-                        f"{method} {url} failed ({type(err).__name__}) after {attempt} attempts; "
-                        "check that the server is up and reachable.")) from None
-                problem = type(err).__name__
-            del problem
-            time.sleep(min(8.0, 0.25 * 2 ** (attempt - 1)))
+            except NETWORK_ERRORS as err:
+                if attempt >= attempts:
+                    raise ServerUnavailable(self._redact(f"{method} {urlsplit(url).path}"),
+                                            f"could not be reached ({type(err).__name__})",
+                                            attempt) from None
+            self._pause(attempt)
+
+    @staticmethod
+    def _pause(attempt: int) -> None:
+        time.sleep(min(8.0, 0.25 * 2 ** (attempt - 1)))
+
+    def _answered(self, response: requests.Response, attempts: int, what: str) -> requests.Response:
+        """``response`` when it is a 200; the credentials refused, a 5xx left after the retries or
+        another status raise, each in its own words."""
+        self._check_auth(response, what)
+        if response.status_code in RETRY_STATUS:
+            raise ServerUnavailable(what, f"gave HTTP {response.status_code}", attempts)
+        if response.status_code != 200:
+            raise SimulationError(f"{what} answered HTTP {response.status_code}: "
+                                  f"{self._redact(response.text[:200])}")
+        return response
 
     def _check_auth(self, response: requests.Response, what: str) -> None:
         if response.status_code in (401, 403):
@@ -200,11 +240,7 @@ class OpenRosaClient:
     # -- forms --------------------------------------------------------------------------------
 
     def form_list(self) -> list[FormListEntry]:
-        response, _ = self._request("GET", self.url("formList"))
-        self._check_auth(response, "GET /formList")
-        if response.status_code != 200:
-            raise SimulationError(f"GET /formList answered HTTP {response.status_code}: "
-                                  f"{self._redact(response.text[:200])}")
+        response = self._answered(*self._request("GET", self.url("formList")), "GET /formList")
         try:
             root = ET.fromstring(response.content)
         except ET.ParseError as err:
@@ -219,15 +255,21 @@ class OpenRosaClient:
         return out
 
     def download_form(self, entry: FormListEntry, path: Path) -> Path:
-        """Save the XForm exactly as served (with ``__version__`` and ``formhub/uuid``)."""
-        response, _ = self._request("GET", self.url(entry.download_url))
-        self._check_auth(response, f"GET {entry.download_url}")
-        if response.status_code != 200:
-            raise SimulationError(f"downloading form {entry.form_id} answered HTTP "
-                                  f"{response.status_code}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(response.content)
-        return path
+        """Save the XForm exactly as served (with ``__version__`` and ``formhub/uuid``). A body
+        whose md5 is not the formList's ``hash`` (cut short behind a 200) is fetched again, as
+        ODK Collect checks it."""
+        what = f"downloading form {entry.form_id}"
+        for attempt in range(1, self.attempts + 1):
+            response = self._answered(*self._request("GET", self.url(entry.download_url)), what)
+            digest = "md5:" + hashlib.md5(response.content).hexdigest()
+            if not entry.hash or digest == entry.hash:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(response.content)
+                return path
+            if attempt < self.attempts:
+                self._pause(attempt)
+        raise ServerUnavailable(what, f"sent a form whose md5 is not the formList's {entry.hash} "
+                                "(a body cut short)", self.attempts)
 
     # -- submissions --------------------------------------------------------------------------
 
@@ -236,19 +278,26 @@ class OpenRosaClient:
         """POST one instance (multipart ``xml_submission_file`` + media files by basename).
 
         201 and 202 (duplicate) return a :class:`SubmitResult`; other 4xx raise
-        :class:`SubmissionRejected`; network faults and 5xx are retried with backoff.
+        :class:`SubmissionRejected`; network faults and 5xx are retried with backoff, and when
+        every attempt failed :class:`SubmissionUnsent` says so (the instance can be sent later).
         """
         parts = [("xml_submission_file", "submission.xml", xml, "text/xml")]
         parts += [(name, name, data, MIME.get(Path(name).suffix.lower(), "application/octet-stream"))
                   for name, data in (attachments or {}).items()]
         header = self._plain_header()
-        if header is None:  # Digest: let requests negotiate
-            files = [(field, (name, data, mime)) for field, name, data, mime in parts]
-            response, attempts = self._request("POST", self.url("submission"), files=files,
-                                               headers={"Date": email.utils.formatdate(usegmt=True)})
-            status, body = response.status_code, response.content
-        else:
-            status, body, attempts = self._post_plain(parts, header)
+        try:
+            if header is None:  # Digest: let requests negotiate
+                files = [(field, (name, data, mime)) for field, name, data, mime in parts]
+                response, attempts = self._request(
+                    "POST", self.url("submission"), self.send_attempts, files=files,
+                    headers={"Date": email.utils.formatdate(usegmt=True)})
+                status, body = response.status_code, response.content
+            else:
+                status, body, attempts = self._post_plain(parts, header)
+        except ServerUnavailable as failure:
+            raise SubmissionUnsent(instance_id, failure.reason, failure.attempts) from None
+        if status in RETRY_STATUS:
+            raise SubmissionUnsent(instance_id, f"gave HTTP {status}", attempts)
         message = _message(body)
         if status in (201, 202):
             return SubmitResult(status, message, instance_id, attempts)
@@ -267,7 +316,7 @@ class OpenRosaClient:
             return "Basic " + base64.b64encode(pair).decode("ascii")
         return None
 
-    def _connection(self, fresh: bool = False) -> _Connection:
+    def _connection(self, fresh: bool = False) -> Connection:
         conn = getattr(self._local, "conn", None)
         if conn is not None and not fresh:
             return conn
@@ -278,7 +327,7 @@ class OpenRosaClient:
             with self._lock:
                 if self._ssl is None:
                     self._ssl = ssl.create_default_context()
-        conn = _Connection(parts.scheme, parts.hostname or "", parts.port, self.timeout, self._ssl)
+        conn = Connection(parts.scheme, parts.hostname or "", parts.port, self.timeout, self._ssl)
         self._local.conn = conn
         with self._lock:
             self._connections.append(conn)
@@ -305,7 +354,7 @@ class OpenRosaClient:
         body = b"".join(chunks)
         if self._head_start is None:
             target = urlsplit(self.url("submission"))
-            self._head_start = (f"POST {target.path or '/'} HTTP/1.1\r\nHost: {_host_header(target)}"
+            self._head_start = (f"POST {target.path or '/'} HTTP/1.1\r\nHost: {host_header(target)}"
                                 "\r\nX-OpenRosa-Version: 1.0\r\n"
                                 "User-Agent: aimak-fieldsim (ODK Collect compatible)\r\n"
                                 "Accept-Encoding: identity\r\n")
@@ -319,139 +368,14 @@ class OpenRosaClient:
             try:
                 conn = self._connection(fresh=attempt > 1)
                 status, data = conn.exchange(request)
-                if status not in RETRY_STATUS or attempt >= self.attempts:
+                if status not in RETRY_STATUS or attempt >= self.send_attempts:
                     return status, data, attempt
             except (OSError, ValueError) as err:
-                if attempt >= self.attempts:
-                    raise SimulationError(
-                        f"POST {self.base_url}submission failed ({type(err).__name__}) after "
-                        f"{attempt} attempts; check that the server is up and reachable.") from None
-            time.sleep(min(8.0, 0.25 * 2 ** (attempt - 1)))
-
-
-def _host_header(url) -> str:
-    host = url.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    default = 443 if url.scheme == "https" else 80
-    return host if url.port in (None, default) else f"{host}:{url.port}"
-
-
-class _Connection:
-    """One keep-alive HTTP/1.1 connection that sends a ready request in one write and reads the
-    answer (Content-Length, chunked, or until the server closes). Errors are OSError or
-    ValueError (a malformed answer); the caller retries them on a fresh connection."""
-
-    MAX_HEAD = 65536
-
-    def __init__(self, scheme: str, host: str, port: int | None,
-                 timeout: tuple[float, float], context: ssl.SSLContext | None = None):
-        self.scheme, self.host = scheme, host
-        self.context = context
-        self.port = port or (443 if scheme == "https" else 80)
-        self.timeout = timeout
-        self.sock: socket.socket | None = None
-        self.buffer = b""
-
-    def close(self) -> None:
-        sock, self.sock = self.sock, None
-        self.buffer = b""
-        if sock is not None:
-            sock.close()
-
-    def _connect(self) -> socket.socket:
-        sock = socket.create_connection((self.host, self.port), timeout=self.timeout[0])
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.scheme == "https":
-                if self.context is None:
-                    self.context = ssl.create_default_context()
-                sock = self.context.wrap_socket(sock, server_hostname=self.host)
-            sock.settimeout(self.timeout[1])
-        except BaseException:
-            sock.close()
-            raise
-        self.sock, self.buffer = sock, b""
-        return sock
-
-    def _more(self, sock: socket.socket) -> None:
-        data = sock.recv(65536)
-        if not data:
-            raise ConnectionResetError("the server closed the connection")
-        self.buffer += data
-
-    def _head(self, sock: socket.socket) -> tuple[int, str, dict[str, str]]:
-        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
-            if len(self.buffer) > self.MAX_HEAD:
-                raise ValueError("the answer's header is too long")
-            self._more(sock)
-        lines = self.buffer[:end].decode("latin-1").split("\r\n")
-        self.buffer = self.buffer[end + 4:]
-        version, _, rest = lines[0].partition(" ")
-        if not version.startswith("HTTP/"):
-            raise ValueError(f"not an HTTP answer: {lines[0][:80]!r}")
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, colon, value = line.partition(":")
-            if colon:
-                name = name.strip().lower()
-                headers[name] = f"{headers[name]}, {value.strip()}" if name in headers else value.strip()
-        return int(rest[:3]), version, headers
-
-    def _take(self, sock: socket.socket, size: int) -> bytes:
-        while len(self.buffer) < size:
-            self._more(sock)
-        data, self.buffer = self.buffer[:size], self.buffer[size:]
-        return data
-
-    def _line(self, sock: socket.socket) -> bytes:
-        while (end := self.buffer.find(b"\r\n")) < 0:
-            if len(self.buffer) > self.MAX_HEAD:
-                raise ValueError("a chunk header is too long")
-            self._more(sock)
-        line, self.buffer = self.buffer[:end], self.buffer[end + 2:]
-        return line
-
-    def _chunked(self, sock: socket.socket) -> bytes:
-        out = []
-        while True:
-            size = int(self._line(sock).split(b";", 1)[0].strip(), 16)
-            if size == 0:
-                while self._line(sock):  # trailers, up to the empty line
-                    pass
-                return b"".join(out)
-            out.append(self._take(sock, size))
-            if self._take(sock, 2) != b"\r\n":
-                raise ValueError("a chunk does not end with CRLF")
-
-    def exchange(self, request: bytes) -> tuple[int, bytes]:
-        sock = self.sock or self._connect()
-        try:
-            sock.sendall(request)
-            status, version, headers = self._head(sock)
-            while 100 <= status < 200:  # interim answers (100 Continue) come before the real one
-                status, version, headers = self._head(sock)
-            connection = headers.get("connection", "").lower()
-            closing = "close" in connection or (version == "HTTP/1.0" and "keep-alive" not in connection)
-            if "chunked" in headers.get("transfer-encoding", "").lower():
-                body = self._chunked(sock)
-            elif "content-length" in headers:
-                body = self._take(sock, int(headers["content-length"]))
-            elif status in (204, 304):
-                body = b""
-            else:  # no framing: the body runs until the server closes
-                while True:
-                    try:
-                        self._more(sock)
-                    except ConnectionResetError:
-                        break
-                body, closing = self.buffer, True
-        except BaseException:
-            self.close()
-            raise
-        if closing:
-            self.close()
-        return status, body
+                if attempt >= self.send_attempts:
+                    raise ServerUnavailable("POST /submission",
+                                            f"could not be reached ({type(err).__name__})",
+                                            attempt) from None
+            self._pause(attempt)
 
 
 def _message(body: bytes) -> str:

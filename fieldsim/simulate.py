@@ -6,22 +6,24 @@ fills every visit of the schedule in one long-lived JavaRosa JVM (pipelined, on 
 on a 2-core machine) while a small thread pool posts the finalised instances, then resends a few,
 edits a few, deletes two through the API, sets validation statuses, and writes ``truth.json`` and
 ``fieldwork.csv`` into ``out_dir``.
+
+On a bad network nothing is lost: an instance the server does not take (unreachable, 5xx) waits
+in ``out_dir/outbox`` and is sent in later rounds (:mod:`fieldsim.sending`), and what is still
+there at the end is reported; running the same command again sends it.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
-import csv
+import dataclasses
 import datetime as dt
 import os
 import random
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -39,14 +41,16 @@ from fieldsim.fieldwork import (
     Visit,
     default_start,
     fieldwork_summary,
-    plan_fieldwork,
 )
 from fieldsim.openrosa_client import OpenRosaClient
-from fieldsim.personas import World, draw_respondents, make_world
+from fieldsim.outbox import Outbox
+from fieldsim.personas import World
+from fieldsim.result import SimulationResult
+from fieldsim.run_parameters import RunParameters
+from fieldsim.sending import Sender
+from fieldsim.supervision import supervise, write_log
 from fieldsim.truth import expected_cells, truth_document, write_truth
 from forms import BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY
-from forms.build import load_study
-from forms.sample_plan import plan_sample
 
 __all__ = ["DEFAULT_SEED", "FORM_IDS", "SimulationResult", "discover_forms", "openrosa_base",
            "simulate"]
@@ -68,41 +72,11 @@ FILL_THREADS = max(1, min(2, os.cpu_count() or 1))
 # their wake-ups waits for the answer-generating thread to drop the GIL, which capped a run at
 # ~180 posts/s. A short interval while simulating lets them in at once.
 SWITCH_INTERVAL = 0.0005
+# tries of one post before the instance waits in the outbox for a later round (ODK Collect tries
+# once per automatic send and keeps the form)
+SEND_ATTEMPTS = 3
 Progress = Callable[[str, int, int], None]
 Item = TypeVar("Item")
-
-
-@dataclass
-class SimulationResult:
-    out_dir: Path
-    truth_path: Path
-    forms: dict[str, str]  # form id -> asset uid
-    xforms: dict[str, Path]  # form id -> the deployed XForm as downloaded
-    visits: list[Visit]
-    filled: int = 0
-    posted: int = 0
-    accepted: int = 0
-    duplicates: int = 0
-    edited: int = 0
-    deleted: int = 0
-    validation: dict[str, int] = field(default_factory=dict)
-    live: dict[str, int] = field(default_factory=dict)  # form id -> records on the server
-    seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def rate(self) -> float:
-        return self.posted / self.seconds if self.seconds else 0.0
-
-    def summary(self) -> str:
-        live = ", ".join(f"{k} {v}" for k, v in self.live.items())
-        lines = [f"filled {self.filled} instances with JavaRosa and posted {self.posted} in "
-                 f"{self.seconds:.1f} s ({self.rate:.0f}/s): {self.accepted} accepted, "
-                 f"{self.duplicates} duplicates, {self.edited} edits; {self.deleted} deleted",
-                 f"records on the server: {live}",
-                 f"truth: {self.truth_path}"]
-        lines += [f"warning: {w}" for w in self.warnings]
-        return "\n".join(lines)
 
 
 def openrosa_base(kpi_url: str) -> str:
@@ -153,14 +127,20 @@ def simulate(server_url: str, token: str | None, *, respondents: int | None = No
              openrosa_url: str | None = None, workers: int = 4,
              keep_instances: bool = True,
              java_options: tuple[str, ...] = JAVA_OPTIONS,
-             fill_threads: int = FILL_THREADS) -> SimulationResult:
+             fill_threads: int = FILL_THREADS,
+             send_attempts: int = SEND_ATTEMPTS) -> SimulationResult:
     """Run the simulated fieldwork against the server at ``server_url`` (the KPI base).
 
     ``respondents`` citizen interviews in total (default: the sample plan's), split by the sample
     plan; per municipality one LSG assessment and the focus groups of ``sample_plan.focus_groups``.
     Raises :class:`SimulationError` (a form is not deployed, JavaRosa refused an answer, the
     server refused a submission). ``fill_threads`` threads of the JavaRosa JVM fill at once,
-    ``workers`` threads post.
+    ``workers`` threads post, each instance is tried ``send_attempts`` times before it waits in
+    the outbox (``out_dir/outbox``) for a later round.
+
+    When ``out_dir`` holds an outbox that an earlier run could not send, the arguments must be
+    that run's: this run then only sends the outbox (and supervises what arrives), or, if that run
+    stopped before every instance was filled, runs the same fieldwork again.
 
     For the duration of the run this changes a process-wide setting: CPython's thread switch
     interval (``sys.setswitchinterval``) is lowered to ``SWITCH_INTERVAL`` and restored on return,
@@ -168,10 +148,19 @@ def simulate(server_url: str, token: str | None, *, respondents: int | None = No
     """
     began = time.perf_counter()
     fill_threads = max(1, fill_threads)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    progress = on_progress or (lambda stage, done, total: None)
+    outbox = Outbox(out_dir / "outbox")
+    run = RunParameters(seed, respondents, start or default_start(), Path(definition),
+                        Path(geography))
+    if len(outbox):
+        run = RunParameters.read(out_dir, outbox)
+        run.check(seed, respondents)
+        if run.handed_over:
+            return _send_outbox(run, outbox, began, server_url, token, username, password,
+                                openrosa_url, progress, send_attempts)
     with _short_switch_interval():
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        progress = on_progress or (lambda stage, done, total: None)
         engine = FormEngine(java_options=java_options, threads=fill_threads)
         with contextlib.ExitStack() as stack:
             stack.callback(engine.close)
@@ -179,42 +168,86 @@ def simulate(server_url: str, token: str | None, *, respondents: int | None = No
             aside = ThreadPoolExecutor(2, thread_name_prefix="aimak-aside")
             stack.callback(aside.shutdown)
             started = aside.submit(engine.start)
-            study, geo = load_study(Path(definition), Path(geography))
-            plan = plan_sample(study, geo)
-            world = make_world(study, geo, seed)
-            people = draw_respondents(world, plan, respondents)
-            visits = plan_fieldwork(world, plan, people, start=start or default_start())
-
-            http = HttpClient(server_url, token)
-            if not token and username and password:
-                http.session.auth = (username, password)
-            kobo = KoboClient(http)
-            stack.callback(kobo.close)
-            client = OpenRosaClient(openrosa_url or openrosa_base(server_url), token=token,
-                                    username=username, password=password, pool=workers)
-            stack.callback(client.close)
-            forms = discover_forms(kobo)
-            missing = [f for f in FORM_IDS if f not in forms]
-            if missing:
-                raise SimulationError(f"form(s) {', '.join(missing)} are not deployed on {server_url}: "
-                                      "run 'aimak forms deploy' first.")
+            world, people, visits = run.plan()
+            run.write(out_dir)  # before anything is sent: a later run can send what is kept
+            kobo, client = _clients(stack, server_url, token, username, password, openrosa_url,
+                                    workers, send_attempts)
+            forms = _deployed_forms(kobo, server_url)
             xforms = _download(client, forms, out_dir / "forms")
             result = SimulationResult(out_dir, out_dir / "truth.json", forms, xforms, visits)
+            sender = Sender(client, outbox, result, progress,
+                            len(visits) + sum(bool(v.resend_at) + bool(v.edit_at) for v in visits),
+                            workers, out_dir / "instances" if keep_instances else None)
+            stack.callback(sender.close)
             started.result()
-            _send_all(world, visits, xforms, client, result, out_dir, progress, workers, keep_instances,
-                      engine, fill_threads)
+            _send_all(world, visits, xforms, sender, result, engine, fill_threads)
+            dataclasses.replace(run, handed_over=True).write(out_dir)
             # the JVM stops and the truth is computed while the supervisors wait on the server
             aside.submit(engine.close)
             cells = aside.submit(expected_cells, world)
-            _supervise(kobo, forms, visits, result, progress)
+            supervise(kobo, forms, visits, result, progress)
             cells = cells.result()
-        result.seconds = time.perf_counter() - began
-        summary = fieldwork_summary(visits) | {"forms": forms, "live_records": result.live,
-                                                "warnings": result.warnings}
-        write_truth(result.truth_path, truth_document(world, cells, respondents=len(people),
-                                                      fieldwork=summary))
-        _write_log(out_dir / "fieldwork.csv", visits)
+        _write_outputs(result, world, cells, len(people), began)
         return result
+
+
+def _send_outbox(run: RunParameters, outbox: Outbox, began: float, server_url: str,
+                 token: str | None, username: str | None, password: str | None,
+                 openrosa_url: str | None, progress: Progress, send_attempts: int) -> SimulationResult:
+    """A later run: send what an earlier run kept in its outbox, then supervise it."""
+    out_dir = outbox.folder.parent
+    world, people, visits = run.plan()
+    with contextlib.ExitStack() as stack:
+        kobo, client = _clients(stack, server_url, token, username, password, openrosa_url, 1,
+                                send_attempts)
+        forms = _deployed_forms(kobo, server_url)
+        xforms = {fid: out_dir / "forms" / f"{fid}.xml" for fid in forms}
+        result = SimulationResult(out_dir, out_dir / "truth.json", forms, xforms, visits,
+                                  resumed=True)
+        sender = Sender(client, outbox, result, progress, len(outbox), 1)
+        stack.callback(sender.close)
+        sender.round()
+        sender.finish()
+        supervise(kobo, forms, visits, result, progress)
+    _write_outputs(result, world, expected_cells(world), len(people), began)
+    return result
+
+
+def _clients(stack: contextlib.ExitStack, server_url: str, token: str | None, username: str | None,
+             password: str | None, openrosa_url: str | None, workers: int,
+             attempts: int) -> tuple[KoboClient, OpenRosaClient]:
+    """The KPI client (supervisors) and the OpenRosa client (phones), closed with ``stack``."""
+    http = HttpClient(server_url, token)
+    if not token and username and password:
+        http.session.auth = (username, password)
+    kobo = KoboClient(http)
+    stack.callback(kobo.close)
+    client = OpenRosaClient(openrosa_url or openrosa_base(server_url), token=token,
+                            username=username, password=password, pool=workers,
+                            send_attempts=attempts)
+    stack.callback(client.close)
+    return kobo, client
+
+
+def _deployed_forms(kobo: KoboClient, server_url: str) -> dict[str, str]:
+    forms = discover_forms(kobo)
+    missing = [f for f in FORM_IDS if f not in forms]
+    if missing:
+        raise SimulationError(f"form(s) {', '.join(missing)} are not deployed on {server_url}: "
+                              "run 'aimak forms deploy' first.")
+    return forms
+
+
+def _write_outputs(result: SimulationResult, world: World, cells: list, respondents: int,
+                   began: float) -> None:
+    """``truth.json`` and ``fieldwork.csv``, with what is still unsent."""
+    result.seconds = time.perf_counter() - began
+    summary = fieldwork_summary(result.visits) | {
+        "forms": result.forms, "live_records": result.live, "unsent": result.unsent,
+        "warnings": result.warnings}
+    write_truth(result.truth_path, truth_document(world, cells, respondents=respondents,
+                                                  fieldwork=summary))
+    write_log(result.out_dir / "fieldwork.csv", result.visits)
 
 
 def _download(client: OpenRosaClient, forms: dict[str, str], folder: Path) -> dict[str, Path]:
@@ -286,155 +319,64 @@ def _lanes(items: list[Item], count: int, key: Callable[[Item], str]) -> list[in
     return lanes
 
 
-def _send_all(world: World, visits: list[Visit], xforms: dict[str, Path], client: OpenRosaClient,
-              result: SimulationResult, out_dir: Path, progress: Progress, workers: int,
-              keep: bool, engine: FormEngine, lanes: int) -> None:
-    """Fill on ``lanes`` threads of the engine while ``workers`` threads post the instances in the
-    order of sending; then the resends, then the edits (filled with the rest, posted only after
-    the resends). The first failure (a refused fill or post) stops the run."""
+def _send_all(world: World, visits: list[Visit], xforms: dict[str, Path], sender: Sender,
+              result: SimulationResult, engine: FormEngine, lanes: int) -> None:
+    """Fill on ``lanes`` threads of the engine while the sender posts the instances in the order
+    of sending; then the resends, then the edits (filled with the rest, posted only after the
+    resends). What could not be sent waits in the outbox and is sent in a round after each of
+    these stages and in the final rounds. The first refused fill or post stops the run."""
     first = sorted((v for v in visits), key=lambda v: v.sent)
     later: list[tuple[dt.datetime, str, Visit]] = sorted(
         [(v.resend_at, "resend", v) for v in visits if v.resend_at]
         + [(v.edit_at, "edit", v) for v in visits if v.edit_at], key=lambda t: t[0])
     edits = [visit for _, kind, visit in later if kind == "edit"]
-    total = len(first) + len(later)
-    done = [0]
-    lock = threading.Lock()
     kept: dict[str, tuple[bytes, dict[str, bytes]]] = {}
     held: dict[str, tuple[bytes, dict[str, bytes]]] = {}  # filled edits, by visit key
     resent = {v.key for v in visits if v.resend_at}
-    failures: list[BaseException] = []
-    stop = threading.Event()
 
-    def post(xml: bytes, media: dict[str, bytes], visit: Visit, instance_id: str) -> None:
-        if stop.is_set():
-            return
+    def fill(items: list[tuple[Visit, bool]], lane_of: list[int]) -> None:
+        meta: collections.deque[tuple[Visit, bool, Answers]] = collections.deque()
+
+        def requests() -> Iterator[FillRequest]:
+            for (visit, edit), lane in zip(items, lane_of, strict=True):
+                if sender.stop.is_set():
+                    return
+                answers = _answers(world, visit)
+                meta.append((visit, edit, answers))
+                request = _request(world, visit, xforms[visit.form], answers, edit=edit)
+                request.lane = lane
+                yield request
+
         try:
-            if keep:
-                folder = out_dir / "instances" / visit.form
-                folder.mkdir(parents=True, exist_ok=True)
-                (folder / f"{instance_id.removeprefix('uuid:')}.xml").write_bytes(xml)
-            answer = client.submit(xml, media, instance_id=instance_id)
-        except BaseException as exc:  # noqa: BLE001 - raised by the caller of _send_all
-            fail(exc)
-            return
-        with lock:
-            result.posted += 1
-            result.accepted += answer.status == 201
-            result.duplicates += answer.duplicate
-            done[0] += 1
-            progress("submitting", done[0], total)
+            for filled in engine.fill_many(requests()):
+                visit, edit, answers = meta.popleft()
+                with sender.lock:
+                    result.filled += 1
+                    result.edited += edit
+                if visit.key in resent and not edit:
+                    kept[visit.key] = (filled.xml, answers.media)
+                if edit:
+                    held[visit.key] = (filled.xml, answers.media)
+                else:
+                    sender.send(visit.form, filled.xml, answers.media, visit.instance_id)
+                if sender.stop.is_set():
+                    break
+        except BaseException as exc:  # noqa: BLE001 - raised by sender.drain() below
+            sender.fail(exc)
 
-    def fail(exc: BaseException) -> None:
-        with lock:
-            failures.append(exc)
-        stop.set()
-
-    with ThreadPoolExecutor(workers, thread_name_prefix="aimak-post") as pool:
-        slots = threading.BoundedSemaphore(workers * 4)
-
-        def send(xml: bytes, media: dict[str, bytes], visit: Visit, instance_id: str) -> None:
-            slots.acquire()
-            try:
-                future = pool.submit(post, xml, media, visit, instance_id)
-            except BaseException:
-                slots.release()
-                raise
-            future.add_done_callback(lambda _f: slots.release())
-
-        def fill(items: list[tuple[Visit, bool]], lane_of: list[int]) -> None:
-            meta: collections.deque[tuple[Visit, bool, Answers]] = collections.deque()
-
-            def requests() -> Iterator[FillRequest]:
-                for (visit, edit), lane in zip(items, lane_of, strict=True):
-                    if stop.is_set():
-                        return
-                    answers = _answers(world, visit)
-                    meta.append((visit, edit, answers))
-                    request = _request(world, visit, xforms[visit.form], answers, edit=edit)
-                    request.lane = lane
-                    yield request
-
-            try:
-                for filled in engine.fill_many(requests()):
-                    visit, edit, answers = meta.popleft()
-                    with lock:
-                        result.filled += 1
-                        result.edited += edit
-                        if visit.key in resent and not edit:
-                            kept[visit.key] = (filled.xml, answers.media)
-                        if edit:
-                            held[visit.key] = (filled.xml, answers.media)
-                    if not edit:
-                        send(filled.xml, answers.media, visit, visit.instance_id)
-                    if stop.is_set():
-                        break
-            except BaseException as exc:  # noqa: BLE001 - raised by the caller of _send_all
-                fail(exc)
-
-        def drain() -> None:
-            for _ in range(workers * 4):  # every slot free: every post submitted so far is done
-                slots.acquire()
-            for _ in range(workers * 4):
-                slots.release()
-            if failures:
-                raise failures[0]
-
-        # the first sendings, then the edits, in one stream over the engine's lanes
-        items = [(v, False) for v in first] + [(v, True) for v in edits]
-        fill(items, _lanes(items, lanes, lambda item: _language(world, item[0])))
-        drain()  # every first sending is answered
-        for _, kind, visit in later:
-            if kind == "resend":
-                xml, media = kept[visit.key]
-                send(xml, media, visit, visit.instance_id)
-        drain()
-        for visit in edits:
-            xml, media = held[visit.key]
-            send(xml, media, visit, visit.edit_instance_id)
-        drain()
-
-
-def _supervise(kobo: KoboClient, forms: dict[str, str], visits: list[Visit],
-               result: SimulationResult, progress: Progress) -> None:
-    """Delete what supervisors delete and set validation statuses through the KPI API."""
-    progress("supervising", 0, 1)
-    for fid, uid in forms.items():
-        ids: dict[str, int] = {}
-        for page in kobo.iter_pages(uid, fields=["_id", "_uuid"]):
-            for record in page.records:
-                ids[f"uuid:{record['_uuid'].removeprefix('uuid:')}"] = record["_id"]
-        mine = [v for v in visits if v.form == fid]
-        for v in mine:
-            if v.deleted and v.final_instance_id in ids:
-                kobo.http.request("DELETE", f"api/v2/assets/{uid}/data/{ids[v.final_instance_id]}/",
-                                  parse_json=False)
-                result.deleted += 1
-        by_status: dict[str, list[int]] = collections.defaultdict(list)
-        for v in mine:
-            if v.validation and not v.deleted and v.final_instance_id in ids:
-                by_status[v.validation].append(ids[v.final_instance_id])
-        for status, id_list in sorted(by_status.items()):
-            kobo.http.request("PATCH", f"api/v2/assets/{uid}/data/validation_statuses/",
-                              json={"payload": {"submission_ids": id_list,
-                                                "validation_status.uid": status}})
-            result.validation[status] = result.validation.get(status, 0) + len(id_list)
-        page = kobo.http.get_json(f"api/v2/assets/{uid}/data/", format="json", limit=1)
-        result.live[fid] = int(page.get("count", 0))
-    progress("supervising", 1, 1)
-
-
-def _write_log(path: Path, visits: list[Visit]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        out = csv.writer(handle)
-        out.writerow(["key", "form", "municipality", "village", "enumerator", "sex", "age_group",
-                      "consent", "start", "end", "sent", "late", "instance_id", "final_instance_id",
-                      "resent", "edited", "deleted", "validation_status"])
-        for v in sorted(visits, key=lambda v: v.sent):
-            r = v.respondent
-            out.writerow([v.key, v.form, v.municipality, r.village if r else "", v.enumerator,
-                          r.sex if r else "", r.age_group if r else "",
-                          "" if r is None else ("yes" if r.consent else "no"),
-                          v.start.isoformat(), v.end.isoformat(), v.sent.isoformat(), v.late,
-                          v.instance_id, v.final_instance_id, bool(v.resend_at), bool(v.edit_at),
-                          v.deleted, v.validation or ""])
+    # the first sendings, then the edits, in one stream over the engine's lanes
+    items = [(v, False) for v in first] + [(v, True) for v in edits]
+    fill(items, _lanes(items, lanes, lambda item: _language(world, item[0])))
+    sender.drain()  # every first sending is answered or kept
+    sender.round()
+    for _, kind, visit in later:
+        if kind == "resend":
+            xml, media = kept[visit.key]
+            sender.resend(visit.form, xml, media, visit.instance_id)
+    sender.drain()
+    sender.round()
+    for visit in edits:
+        xml, media = held[visit.key]
+        sender.send(visit.form, xml, media, visit.edit_instance_id, deprecated_id=visit.instance_id)
+    sender.drain()
+    sender.finish()

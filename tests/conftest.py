@@ -15,8 +15,16 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from forms import BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY  # noqa: E402
 
 
+def pytest_addoption(parser):
+    parser.addoption("--reverse", action="store_true",
+                     help="run the tests in reverse order (shows that none depends on another)")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Skip tests marked ``java`` when Java is not installed (CI installs it)."""
+    """Reverse the order on ``--reverse``; skip tests marked ``java`` when Java is not installed
+    (CI installs it)."""
+    if config.getoption("--reverse"):
+        items.reverse()
     if shutil.which("java"):
         return
     skip = pytest.mark.skip(reason="needs Java 17 (apt-get install openjdk-17-jdk-headless)")

@@ -124,6 +124,53 @@ def test_server__prints_urls_account_and_token_and_binds_loopback_by_default(tmp
         _stop(process)
 
 
+def test_server__on_every_interface_gives_the_pipeline_a_loopback_kobo_url_and_phones_the_lan_url(
+        tmp_path):
+    import re
+    from urllib.parse import urlsplit
+
+    import pytest
+    import requests
+    from kobo_world import FORM_ID, household_form
+
+    from aimak.errors import ConfigError
+    from etl.deploy import deploy_forms
+    from etl.http import HttpClient
+    from etl.kobo import KoboClient
+    from etl.settings import check_server_url, is_loopback, load_settings
+    from forms.xlsform import write_xlsform
+
+    options = ("--host", "0.0.0.0", "--username", "team1", "--password", "s3cret")
+    process, port, out = _run_server(tmp_path, *options)
+    try:
+        kobo_url = re.search(r"API \(KOBO_URL\): +(\S+)\n", out).group(1)
+        token = re.search(r"API token \(KOBO_TOKEN\):  ([0-9a-f]{40})\n", out).group(1)
+        phone_url = re.search(r"ODK Collect server URL: +(\S+)   username: team1", out).group(1)
+        assert kobo_url == f"http://127.0.0.1:{port}"
+        settings = load_settings({"KOBO_URL": kobo_url, "KOBO_TOKEN": token}, tmp_path / "none.toml")
+        assert settings.kobo_url == kobo_url  # accepted: the pipeline refuses plain http elsewhere
+        phone_host = urlsplit(phone_url).hostname
+        assert phone_host != "0.0.0.0" and urlsplit(phone_url).port == port
+        if not is_loopback(phone_host):  # a machine with a network: the LAN address, for phones
+            with pytest.raises(ConfigError, match="plain http"):
+                check_server_url(phone_url, "KOBO_URL")
+        form_list = requests.get(f"{phone_url}/formList",
+                                 auth=requests.auth.HTTPDigestAuth("team1", "s3cret"))
+        assert form_list.status_code == 200 and "<xform>" not in form_list.text  # a fresh server
+        assert "No form is deployed yet" in out
+        assert f"    export KOBO_URL={kobo_url} KOBO_TOKEN={token}\n" in out
+        assert "    aimak forms build && aimak forms deploy\n" in out
+        assert _listening_addresses(port) == {"0.0.0.0"}
+        # what the printed commands do: deploy through the printed KOBO_URL and token
+        write_xlsform(household_form(1), tmp_path / "forms" / f"{FORM_ID}.xlsx")
+        deploy_forms(KoboClient(HttpClient(settings.kobo_url, settings.kobo_token)), tmp_path / "forms")
+    finally:
+        _stop(process)
+    again, _port, out = _run_server(tmp_path, *options)
+    _stop(again)
+    assert "  Forms phones can download: Household\n" in out and "No form is deployed" not in out
+
+
 def test_server__restart_keeps_the_password__another_accounts_token_exits_1(tmp_path):
     import re
     import subprocess
@@ -146,3 +193,28 @@ def test_server__restart_keeps_the_password__another_accounts_token_exits_1(tmp_
          "--username", "team2", "--token", token], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1
     assert "already belongs to the account 'team1'" in refused.stderr and token not in refused.stderr
+
+
+def test_sync__full_refresh_and_confirm_deletions_reach_the_flow_and_a_refusal_exits_1(monkeypatch):
+    import flows.sync
+    from aimak.errors import DeletionsRefusedError
+
+    calls = []
+
+    def flow(form, warehouse, **options):
+        calls.append((form, warehouse, options))
+        if not options["confirm_deletions"]:
+            raise DeletionsRefusedError("household: the sync would delete 30 of its 30 live submissions")
+        return []
+
+    monkeypatch.setattr(flows.sync, "sync_flow", flow)
+    refused = runner.invoke(app, ["sync", "--form", "household", "--full-refresh"])
+    assert refused.exit_code == 1
+    assert refused.output.strip() == "error: household: the sync would delete 30 of its 30 live submissions"
+    confirmed = runner.invoke(app, ["sync", "--form", "household", "--confirm-deletions"])
+    assert confirmed.exit_code == 0
+    assert calls == [("household", None, {"full_refresh": True, "confirm_deletions": False,
+                                           "attachments": None}),
+                     ("household", None, {"full_refresh": False, "confirm_deletions": True,
+                                           "attachments": None})]
+    assert "--full-refresh" in runner.invoke(app, ["sync", "--help"]).output

@@ -1,8 +1,10 @@
 """Deployment: a lost response to the first-deploy POST (or the redeploy PATCH) is settled by
-reading the deployment back, "unchanged" is decided by the server's settings.version when it has
-one and by the recorded deployment when it has not, a pyxform failure sends nothing, and each
-form is handed to ``on_form`` as soon as it is done. Offline: requests-mock and the contract
-samples (tests/fixtures/kobo-contract, a copy of ../shared/kobo-contract)."""
+reading the deployment back, a lost answer to an import is settled by waiting for the account's
+running imports and looking the form up before posting again, "unchanged" is decided by the
+server's settings.version when it has one and by the recorded deployment when it has not, a
+pyxform failure sends nothing, and each form is handed to ``on_form`` as soon as it is done.
+Offline: requests-mock and the contract samples (tests/fixtures/kobo-contract, a copy of
+../shared/kobo-contract)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ import json
 from pathlib import Path
 
 import pytest
+import requests
 from kobo_world import FORM_ID, T, household_form
 
-from aimak.errors import FormBuildError, KoboError
-from etl.deploy import Deployed, FormFile, deploy_forms, is_unchanged
+from aimak.errors import FormBuildError, KoboError, KoboUnavailableError
+from etl.deploy import IMPORT_ATTEMPTS, Deployed, FormFile, deploy_forms, import_form, is_unchanged
 from etl.http import HttpClient, RetryPolicy
 from etl.kobo import KoboClient
 from forms.xlsform import FormSpec, Row, write_xlsform
@@ -166,3 +169,96 @@ def test_on_form__called_for_each_form_before_a_later_form_fails(kobo, tmp_path,
         deploy_forms(kobo, tmp_path, convert=lambda _path: None,
                      on_form=lambda d: done.append(d.asset_uid))
     assert done == ["uid-a_form", "uid-b_form"]
+
+
+# --- an import whose answer is lost ----------------------------------------------------------
+
+IMPORTS_URL = f"{BASE}/api/v2/imports/"
+ASSETS_URL = f"{BASE}/api/v2/assets/"
+
+
+def import_task(uid: str, status: str) -> dict:
+    return {"url": f"{IMPORTS_URL}{uid}/", "status": status, "messages": {}, "uid": uid,
+            "date_created": "2026-02-09T15:58:11.203874Z"}
+
+
+def import_list(*tasks: dict, count: int | None = None) -> dict:
+    return {"count": len(tasks) if count is None else count, "next": None, "previous": None,
+            "results": list(tasks)}
+
+
+def serve_imports(requests_mock, older: int, *newer: list[dict]) -> None:
+    """The account's import list: ``older`` tasks (one stuck in ``processing``) when counted
+    before a POST; asked for the tasks after those, each call gives the next of ``newer``."""
+    answers = list(newer) or [[]]
+
+    def answer(request, context):
+        if request.qs.get("limit") == ["1"]:
+            return import_list(import_task("iStuckLongAgo", "processing"), count=older)
+        assert request.qs["start"] == request.qs["offset"] == [str(older)]  # only newer ones
+        return import_list(*(answers.pop(0) if len(answers) > 1 else answers[0]))
+
+    requests_mock.get(IMPORTS_URL, json=answer)
+
+
+def serve_assets(requests_mock, *details: dict) -> None:
+    requests_mock.get(ASSETS_URL, json={"count": len(details), "next": None, "previous": None,
+                                        "results": [{"uid": d["uid"], "asset_type": "survey"}
+                                                    for d in details]})
+    for d in details:
+        requests_mock.get(f"{ASSETS_URL}{d['uid']}/", json=d)
+
+
+@pytest.fixture()
+def wash_form(tmp_path) -> FormFile:
+    path = tmp_path / "wash.xlsx"
+    path.write_bytes(b"PK not a real workbook: only uploaded here")
+    return FormFile(path, "wash", "20260220-hash", "WASH")
+
+
+def test_import__lost_answer_of_an_import_that_ran__waits_for_it_and_is_not_sent_again(
+        kobo, requests_mock, wash_form):
+    requests_mock.post(IMPORTS_URL, exc=requests.exceptions.ConnectionError("reset mid-body"))
+    serve_imports(requests_mock, 3, [import_task("iOurs", "processing")],
+                  [import_task("iOurs", "complete")])
+    created = asset("20260220-hash")
+    created["content"]["settings"]["id_string"] = "wash"
+    serve_assets(requests_mock, created)
+    assert import_form(kobo, wash_form) == UID
+    assert [r.method for r in requests_mock.request_history].count("POST") == 1
+    newer = [r for r in requests_mock.request_history if r.url.startswith(IMPORTS_URL)
+             and r.method == "GET" and "start=3" in r.url]
+    assert len(newer) == 2  # asked again while the import was still running: waited for it
+
+
+def test_import__gateway_error_before_anything_ran__is_sent_again(kobo, requests_mock, wash_form):
+    requests_mock.post(IMPORTS_URL, [{"status_code": 502, "text": "<html>Bad Gateway</html>"},
+                                     {"status_code": 201, "json": sample("imports/create_201.json")}])
+    serve_imports(requests_mock, 3)  # nothing newer than the tasks counted before the POST
+    serve_assets(requests_mock)  # the account has no asset of this form
+    requests_mock.get(f"{IMPORTS_URL}iUspwpwiQyaN6qgJcKMUyT/",
+                      json=sample("imports/status_complete_created.json"))
+    assert import_form(kobo, wash_form) == UID
+    assert [r.method for r in requests_mock.request_history].count("POST") == 2
+
+
+def test_import__lost_answer_over_an_asset_that_got_a_new_version__is_not_sent_again(
+        kobo, requests_mock, wash_form):
+    before = asset()
+    requests_mock.post(IMPORTS_URL, status_code=504)
+    serve_imports(requests_mock, 3, [import_task("iOurs", "complete")])
+    requests_mock.get(f"{ASSETS_URL}{UID}/", json=asset(version_id="vRoMsA7oFDTajn8Gu77Y79"))
+    assert import_form(kobo, wash_form, before) == UID
+    assert [r.method for r in requests_mock.request_history].count("POST") == 1
+    posted = next(r for r in requests_mock.request_history if r.method == "POST")
+    assert f"{BASE}/api/v2/assets/{UID}/".encode() in posted.body  # over its asset
+
+
+def test_import__never_answered_and_never_there__stops_after_the_attempts(kobo, requests_mock,
+                                                                          wash_form):
+    requests_mock.post(IMPORTS_URL, status_code=503)
+    serve_imports(requests_mock, 3)
+    serve_assets(requests_mock)
+    with pytest.raises(KoboUnavailableError, match=r"not answered in 4 attempts.*HTTP 503"):
+        import_form(kobo, wash_form)
+    assert [r.method for r in requests_mock.request_history].count("POST") == IMPORT_ATTEMPTS == 4

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from etl.normalize import form_schema
 from warehouse.db import connect
-from warehouse.raw import land_page, load_page, reconcile
+from warehouse.raw import land_page, load_page, mark_deleted, reconcile
 from warehouse.staging import build_form_tables
 
 CONTRACT = Path(__file__).resolve().parent / "fixtures" / "kobo-contract"  # copy of shared/
@@ -130,13 +130,26 @@ def test_reconcile__deletions_marked_never_dropped_and_validation_updated(wareho
     a, b, c = page["results"]
     check = reconcile(conn, asset["uid"], [(a["_id"], a["_uuid"], "validation_status_not_approved"),
                                            (c["_id"], "changed", None)], c["_id"])
-    assert check.deleted == 1 and check.changed_ids == [c["_id"]]
+    assert check.missing_ids == [b["_id"]] and check.live == 3 and check.changed_ids == [c["_id"]]
     assert check.validation_changed == 1
+    assert conn.execute("SELECT count(deleted_at) FROM raw_submissions").fetchone() == (0,)
+    assert mark_deleted(conn, asset["uid"], check.missing_ids) == 1
     build_form_tables(conn, form_schema("wash", asset))
     ids = [r[0] for r in conn.execute("SELECT _id FROM submissions_wash ORDER BY _id").fetchall()]
     assert b["_id"] not in ids
     assert conn.execute("SELECT deleted_at IS NOT NULL FROM raw_submissions WHERE _id = ?",
                         [b["_id"]]).fetchone() == (True,)
+
+
+def test_reconcile__a_deleted_row_listed_again_is_live_again(warehouse, asset, page):
+    conn, landing = warehouse
+    load(conn, landing, asset, page["results"])
+    listing = [(r["_id"], r["_uuid"], (r["_validation_status"] or {}).get("uid")) for r in page["results"]]
+    last = page["results"][-1]["_id"]
+    assert mark_deleted(conn, asset["uid"], reconcile(conn, asset["uid"], [], last).missing_ids) == 3
+    check = reconcile(conn, asset["uid"], listing, last)
+    assert (check.restored, check.missing_ids, check.changed_ids, check.live) == (3, [], [], 3)
+    assert build_form_tables(conn, form_schema("wash", asset)).submissions == 3
 
 
 def test_bad_records__quarantined_with_reason_and_the_run_goes_on(warehouse, asset, page):
@@ -313,10 +326,7 @@ WarehouseStore(connect(folder / "w.duckdb"), folder / "landing").record_form("wa
 
 
 def test_record_form__content_and_stale_mark_commit_together_even_when_killed_between(tmp_path, asset, page):
-    import os
-    import signal
-    import subprocess
-    import sys
+    from killing import killed_child
 
     from warehouse.store import WarehouseStore
 
@@ -329,13 +339,8 @@ def test_record_form__content_and_stale_mark_commit_together_even_when_killed_be
     changed = copy.deepcopy(asset)
     changed["content"]["survey"][0]["label"] = ["Changed", "Changé"]
 
-    child = subprocess.Popen([sys.executable, "-c", RECORD_FORM_KILLED, str(tmp_path), json.dumps(changed)],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
-    assert child.stdout.readline().strip() == "content written, mark next"
-    child.send_signal(signal.SIGKILL)
-    child.wait(timeout=30)
-    child.stdin.close(), child.stdout.close()
+    marker = killed_child(RECORD_FORM_KILLED, str(tmp_path), json.dumps(changed))
+    assert marker == "content written, mark next"
 
     conn = connect(tmp_path / "w.duckdb")
     stored = json.loads(conn.execute("SELECT CAST(content AS VARCHAR) FROM forms").fetchone()[0])

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from etl.normalize import form_schema
 from warehouse.db import connect
-from warehouse.raw import land_page, load_page, reconcile
+from warehouse.raw import land_page, load_page, mark_deleted, reconcile
 from warehouse.staging import build_form_tables
 
 CONTRACT = Path(__file__).resolve().parent / "fixtures" / "kobo-contract"
@@ -55,7 +55,8 @@ class Twins:
                                 "WHERE superseded_at IS NULL AND deleted_at IS NULL").fetchall()
         listing = [(i, u, (status or {}).get(i, v)) for i, u, v in rows if i not in drop]
         for conn in (self.inc, self.full):
-            reconcile(conn, ASSET["uid"], listing, max(i for i, _u, _v in rows))
+            check = reconcile(conn, ASSET["uid"], listing, max(i for i, _u, _v in rows))
+            mark_deleted(conn, ASSET["uid"], check.missing_ids)
 
     def build(self, schema=None):
         """Build both; return the incremental build's result, after checking the tables agree."""
@@ -213,10 +214,7 @@ build_form_tables(Conn(connect(folder / "w.duckdb")), form_schema("wash", asset)
 
 
 def test_incremental_build_killed_before_its_commit__nothing_half_done_and_done_next_time(tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
+    from killing import killed_child
 
     from warehouse.raw import is_stale
 
@@ -236,13 +234,7 @@ def test_incremental_build_killed_before_its_commit__nothing_half_done_and_done_
     load([record(1, "u1-edited", **{"hh_info/hh_size": "8"})], advance=False)
     conn.close()
 
-    child = subprocess.Popen([sys.executable, "-c", BUILD_KILLED, str(tmp_path), json.dumps(ASSET)],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
-    assert child.stdout.readline().strip() == "about to commit"
-    child.send_signal(signal.SIGKILL)
-    child.wait(timeout=30)
-    child.stdin.close(), child.stdout.close()
+    assert killed_child(BUILD_KILLED, str(tmp_path), json.dumps(ASSET)) == "about to commit"
 
     conn = connect(tmp_path / "w.duckdb")
     assert snapshot(conn) == before and is_stale(conn, ASSET["uid"])

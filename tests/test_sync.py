@@ -1,8 +1,11 @@
 """Deploy and sync against the local KoboToolbox-compatible server: first and incremental syncs,
 edits, deletions and validation changes, form versions (added, removed and renamed questions),
 repeats nested two deep, legacy shapes, paging with ``start`` and ``offset`` links, injected
-faults, pages cut short behind a 200, runs killed (SIGKILL) at several points and resumed,
-quarantine, and no token in any log or error."""
+faults, pages cut short behind a 200, an empty listing through a proxy, runs killed (SIGKILL) at
+several points and resumed, quarantine, and no token in any log or error.
+
+Each test syncs against its own copy of one pristine server folder, so none depends on another
+or on the order they run in (``pytest tests/test_sync.py --reverse`` shows it)."""
 
 from __future__ import annotations
 
@@ -10,16 +13,15 @@ import gzip
 import json
 import logging
 import math
-import os
-import signal
-import subprocess
-import sys
+import shutil
 import textwrap
 from pathlib import Path
 
 import pytest
 import requests
+from killing import killed_child
 from kobo_world import FORM_ID, Field, household_form, household_form_trimmed
+from snapshots import assert_same, snapshot
 
 from aimak.errors import KoboAuthError, PageUnreadableError
 from etl.deploy import deploy_forms
@@ -32,32 +34,7 @@ from warehouse.store import WarehouseStore
 
 pytestmark = pytest.mark.java
 
-# columns that record when or from which file, not what: left out when two warehouses are compared
-VOLATILE = {"first_seen", "last_seen", "fetched_at", "quarantined_at", "updated_at", "changed_at",
-            "deployed_at", "landing_file"}
 FAST = RetryPolicy(attempts=12, base=0.01, cap=0.05)
-
-
-def snapshot(conn, skip: set[str] = frozenset()) -> dict:
-    """Every table of the warehouse (staging, answers, select_multiple, labels, quarantine, raw,
-    cursor, forms and versions, staging state), each sorted, without load timestamps or landing
-    paths; superseded/deleted as flags."""
-    out = {}
-    tables = [r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
-                                         "AND table_name <> '_migrations' ORDER BY 1").fetchall()]
-    for table in tables:
-        columns = [r[0] for r in conn.execute("SELECT column_name FROM duckdb_columns() WHERE "
-                                              "table_name = ? ORDER BY column_index", [table]).fetchall()]
-        keep = [c for c in columns if c not in VOLATILE and c not in skip]
-        select = [f'"{c}" IS NOT NULL' if c in ("superseded_at", "deleted_at") else f'"{c}"' for c in keep]
-        out[table] = (keep, conn.execute(f'SELECT {", ".join(select)} FROM "{table}" ORDER BY ALL').fetchall())
-    return out
-
-
-def assert_same(got: dict, expected: dict) -> None:
-    assert got.keys() == expected.keys()
-    for table in expected:
-        assert got[table] == expected[table], f"table {table} differs"
 
 
 @pytest.fixture(scope="module")
@@ -69,19 +46,34 @@ def engine():
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory, engine):
-    """One server with the household form deployed and 30 submissions."""
+def pristine(tmp_path_factory, engine):
+    """A server data folder with the household form deployed and 30 submissions, built once per
+    module and never changed: each test syncs against its own copy (``world``)."""
     from fieldsim.server import LocalServer
 
     tmp = tmp_path_factory.mktemp("sync")
     forms_dir = tmp / "forms"
     write_xlsform(household_form(1), forms_dir / f"{FORM_ID}.xlsx")
     with LocalServer(tmp / "server") as server:
+        deployed = deploy_forms(KoboClient(HttpClient(server.api_url, server.token)), forms_dir)
+        Field(server, engine, tmp).send(30, seed=1)
+        token = server.token
+    return tmp / "server", token, deployed, forms_dir
+
+
+@pytest.fixture()
+def world(pristine, engine, tmp_path):
+    """This test's own server, started on a copy of the pristine data folder: (server, client,
+    field team, deployment records, forms folder, the test's world folder holding ``server``).
+    A test may send, edit and delete at will; no other test sees it, whatever the order."""
+    from fieldsim.server import LocalServer
+
+    folder, token, deployed, forms_dir = pristine
+    tmp = tmp_path / "world"
+    shutil.copytree(folder, tmp / "server")
+    with LocalServer(tmp / "server", token=token) as server:
         client = KoboClient(HttpClient(server.api_url, server.token))
-        deployed = deploy_forms(client, forms_dir)
-        team = Field(server, engine, tmp)
-        team.send(30, seed=1)
-        yield server, client, team, deployed, forms_dir, tmp
+        yield server, client, Field(server, engine, tmp), deployed, forms_dir, tmp
 
 
 def new_store(tmp: Path, name: str):
@@ -204,6 +196,41 @@ class OffsetLinks(requests.adapters.HTTPAdapter):
         return response
 
 
+class EmptyListingOnce(requests.adapters.HTTPAdapter):
+    """A caching proxy in front of the server: answers the next listing (``fields=``) with an
+    empty page, once."""
+
+    def __init__(self):
+        super().__init__()
+        self.left = 1
+
+    def send(self, request, **kwargs):
+        response = super().send(request, **kwargs)
+        if "fields=" in request.url and self.left:
+            self.left -= 1
+            response._content = b'{"count": 0, "next": null, "previous": null, "results": []}'
+        return response
+
+
+def test_empty_listing_through_a_proxy__nothing_lost_and_records_back_after_a_confirmed_one(world, tmp_path):
+    server, client, _team, _d, _f, _tmp = world
+    conn, store = new_store(tmp_path, "proxy")
+    asset = asset_of(client)
+    sync_form(client, store, asset)
+    proxied = HttpClient(server.api_url, server.token)
+    proxied.session.mount(server.api_url, EmptyListingOnce())
+    refused = sync_form(KoboClient(proxied), store, asset)
+    assert (refused.deleted, refused.held_back) == (0, 30) and "counts 30" in refused.refused
+    assert conn.execute("SELECT count(*) FROM submissions_household").fetchone() == (30,)
+    assert sync_form(client, store, asset).deleted == 0
+    proxied.session.mount(server.api_url, EmptyListingOnce())
+    confirmed = sync_form(KoboClient(proxied), store, asset, confirm_deletions=True)
+    assert confirmed.deleted == 30 and confirmed.submissions == 0  # the data manager was wrong
+    back = sync_form(client, store, asset)
+    assert (back.restored, back.submissions) == (30, 30)
+    conn.close()
+
+
 @pytest.mark.parametrize("links", ["start", "offset"])
 def test_multi_page_sync__by_id_whatever_the_next_links_use(world, tmp_path, links):
     server, client, _team, _d, _f, _tmp = world
@@ -306,24 +333,21 @@ def test_a_record_without_uuid_at_the_end_of_a_page__quarantined_once(world, tmp
         sql.execute("UPDATE submissions SET body = ? WHERE id = ?",
                     (json.dumps({"_id": bad, "hh/village": "no uuid", "_submission_time": "2026-01-01T00:00:00"}),
                      bad))
-    try:
-        team.send(2, seed=41)  # records after it, on the next page
-        limit = db.one("SELECT count(*) AS n FROM submissions WHERE asset_uid = ? AND id <= ?", (uid, bad))["n"]
-        conn, store = new_store(tmp_path, "no-uuid")
-        first = sync_form(client, store, asset_of(client), page_limit=limit)
-        assert first.quarantined == 1 and first.pages >= 2
-        page = json.loads(gzip.decompress(
-            (tmp_path / "no-uuid" / "landing" / uid / f"after-{0:012d}.ndjson.gz").read_bytes()))
-        assert page["results"][-1]["_id"] == bad  # the bad record ends the first page
-        assert store.cursor(uid) > bad
-        team.send(1, seed=42)
-        second = sync_form(client, store, asset_of(client), page_limit=limit)
-        assert (second.quarantined, second.new) == (0, 1)
-        rows = conn.execute("SELECT _id, reason FROM quarantine").fetchall()
-        assert rows == [(bad, "record has no _uuid")]
-        conn.close()
-    finally:
-        client.http.request("DELETE", f"api/v2/assets/{uid}/data/{bad}/", parse_json=False)
+    team.send(2, seed=41)  # records after it, on the next page
+    limit = db.one("SELECT count(*) AS n FROM submissions WHERE asset_uid = ? AND id <= ?", (uid, bad))["n"]
+    conn, store = new_store(tmp_path, "no-uuid")
+    first = sync_form(client, store, asset_of(client), page_limit=limit)
+    assert first.quarantined == 1 and first.pages >= 2
+    page = json.loads(gzip.decompress(
+        (tmp_path / "no-uuid" / "landing" / uid / f"after-{0:012d}.ndjson.gz").read_bytes()))
+    assert page["results"][-1]["_id"] == bad  # the bad record ends the first page
+    assert store.cursor(uid) > bad
+    team.send(1, seed=42)
+    second = sync_form(client, store, asset_of(client), page_limit=limit)
+    assert (second.quarantined, second.new) == (0, 1)
+    rows = conn.execute("SELECT _id, reason FROM quarantine").fetchall()
+    assert rows == [(bad, "record has no _uuid")]
+    conn.close()
 
 
 def test_two_form_versions__columns_unioned_and_version_kept(world, tmp_path):
@@ -535,23 +559,7 @@ KILL_SCRIPT = textwrap.dedent("""
 def killed_sync(api_url: str, token: str, folder: Path, point: str, page_limit: int = 3,
                 batch: int = 2) -> str:
     """Run a sync in a child process, SIGKILL it at ``point``; return the marker it printed there."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    child = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, api_url, token, FORM_ID, str(folder),
-                              point, str(page_limit), str(batch)],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=env, text=True)
-    try:
-        marker = child.stdout.readline().strip()
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    errors = child.stderr.read()
-    child.stdin.close(), child.stdout.close(), child.stderr.close()
-    assert child.returncode == -signal.SIGKILL, f"not killed at {point} ({marker!r}): {errors}"
-    return marker
+    return killed_child(KILL_SCRIPT, api_url, token, FORM_ID, str(folder), point, str(page_limit), str(batch))
 
 
 def change_the_server(client, team, conn, seed: int) -> None:

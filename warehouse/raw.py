@@ -2,9 +2,11 @@
 
 ``raw_submissions`` holds one row per submission and version of it (asset, ``_id``, ``_uuid``),
 with the payload verbatim. An edit adds a row and marks the previous one superseded; a deletion
-found by reconciliation sets ``deleted_at`` and never removes the row. Loading pages and moving
-the cursor happen in one transaction, so a run killed at any point resumes without gaps or
-duplicates: a page is either wholly in (and the cursor past it) or not at all.
+found by reconciliation sets ``deleted_at`` and never removes the row, so a record that shows up
+again (a listing that was cut short, a server restored from backup) is simply live again.
+Loading pages and moving the cursor happen in one transaction, so a run killed at any point
+resumes without gaps or duplicates: a page is either wholly in (and the cursor past it) or not
+at all.
 
 Pages are parsed by DuckDB straight from the landed files (``read_json_objects``), once: the
 records never become Python objects. :func:`stage_page` reads one landed page into a temporary
@@ -40,6 +42,7 @@ class LoadResult:
     new: int = 0
     edited: int = 0
     unchanged: int = 0
+    restored: int = 0  # rows marked deleted that came back in a page, same _uuid: live again
     quarantined: int = 0
     last_id: int | None = None
 
@@ -47,6 +50,7 @@ class LoadResult:
         self.new += other.new
         self.edited += other.edited
         self.unchanged += other.unchanged
+        self.restored += other.restored
         self.quarantined += other.quarantined
         self.last_id = other.last_id if other.last_id is not None else self.last_id
         return self
@@ -165,15 +169,16 @@ def commit_pages(conn: duckdb.DuckDBPyConnection, asset_uid: str, form_id: str,
             FROM incoming WHERE _id IS NULL OR _uuid IS NULL
         """, [asset_uid, form_id]).fetchone()[0]
         counts = conn.execute("""
-            WITH cur AS (SELECT _id, _uuid FROM raw_submissions
+            WITH cur AS (SELECT _id, _uuid, deleted_at FROM raw_submissions
                          WHERE asset_uid = ? AND superseded_at IS NULL)
             SELECT count(*) FILTER (WHERE cur._id IS NULL),
                    count(*) FILTER (WHERE cur._id IS NOT NULL AND cur._uuid <> i._uuid),
-                   count(*) FILTER (WHERE cur._uuid = i._uuid)
+                   count(*) FILTER (WHERE cur._uuid = i._uuid AND cur.deleted_at IS NULL),
+                   count(*) FILTER (WHERE cur._uuid = i._uuid AND cur.deleted_at IS NOT NULL)
             FROM (SELECT * FROM incoming WHERE _id IS NOT NULL AND _uuid IS NOT NULL) i
             LEFT JOIN cur ON cur._id = i._id
         """, [asset_uid]).fetchone()
-        result.new, result.edited, result.unchanged = counts
+        result.new, result.edited, result.unchanged, result.restored = counts
         result.last_id = conn.execute("SELECT max(_id) FROM incoming").fetchone()[0]
         conn.execute("""
             UPDATE raw_submissions AS r SET superseded_at = now()
@@ -196,7 +201,7 @@ def commit_pages(conn: duckdb.DuckDBPyConnection, asset_uid: str, form_id: str,
         """, [asset_uid])
         if advance_cursor and result.last_id is not None:
             set_cursor(conn, asset_uid, form_id, result.last_id)
-        if result.new or result.edited:
+        if result.new or result.edited or result.restored:
             mark_stale(conn, asset_uid)
         conn.execute("DROP TABLE incoming")
         conn.execute(f"DELETE FROM {PENDING}")
@@ -243,33 +248,50 @@ def set_cursor(conn: duckdb.DuckDBPyConnection, asset_uid: str, form_id: str, la
 
 @dataclass
 class Reconciliation:
-    deleted: int
+    """What the server's listing of live records says about the form's current raw rows.
+
+    Nothing is deleted by :func:`reconcile`: the rows the listing does not show are returned as
+    ``missing_ids`` for the caller to judge (a listing cut short by a proxy or a token with
+    partial permissions looks exactly like mass deletion) and to pass to :func:`mark_deleted`."""
+
     validation_changed: int
-    changed_ids: list[int]
+    restored: int  # rows marked deleted that the listing shows again, same _uuid: live again
+    changed_ids: list[int]  # to fetch again: edited (another _uuid), or never loaded at all
+    missing_ids: list[int]  # live rows the listing does not show
+    live: int  # live rows, before any deletion
+    reach: int  # the largest _id of those live rows (0: none)
 
 
 def reconcile(conn: duckdb.DuckDBPyConnection, asset_uid: str,
               listing: list[tuple[int, str, str | None]], up_to_id: int) -> Reconciliation:
     """Compare the server's (``_id``, ``_uuid``, validation uid) listing with the current raw rows.
 
-    Rows missing from the listing are marked deleted; rows whose validation status changed are
-    updated; the ids whose ``_uuid`` changed (edits) are returned to be fetched again. Only rows
-    with ``_id`` <= ``up_to_id`` are judged: newer ones arrived after the data pull.
+    Rows marked deleted that the listing shows again with the same ``_uuid`` are restored; rows
+    whose validation status changed are updated; the ids whose ``_uuid`` changed (edits, also of
+    rows marked deleted) and the listed ids up to ``up_to_id`` (the data pull's reach) that were
+    never loaded are returned to be fetched again (newer ones arrived after the pull); every live
+    row the listing does not show is returned, not deleted (a form started over may hold rows
+    beyond the new pull's reach, and they are judged too).
     """
     frame = pd.DataFrame(listing, columns=["_id", "_uuid", "validation_status"])
     frame["_id"] = frame["_id"].astype("int64")
     with transaction(conn):
         conn.register("server_listing", frame)
-        deleted = conn.execute("""
-            UPDATE raw_submissions SET deleted_at = now()
-            WHERE asset_uid = ? AND superseded_at IS NULL AND deleted_at IS NULL AND _id <= ?
-              AND _id NOT IN (SELECT _id FROM server_listing)
-        """, [asset_uid, up_to_id]).fetchone()[0]
+        restored = conn.execute("""
+            UPDATE raw_submissions AS r SET deleted_at = NULL
+            FROM server_listing s
+            WHERE r.asset_uid = ? AND r._id = s._id AND r._uuid = s._uuid
+              AND r.superseded_at IS NULL AND r.deleted_at IS NOT NULL
+        """, [asset_uid]).fetchone()[0]
         changed = [row[0] for row in conn.execute("""
             SELECT r._id FROM raw_submissions r JOIN server_listing s ON s._id = r._id
             WHERE r.asset_uid = ? AND r.superseded_at IS NULL AND r._uuid <> s._uuid
-            ORDER BY r._id
-        """, [asset_uid]).fetchall()]
+            UNION
+            SELECT s._id FROM server_listing s
+            WHERE s._id <= ? AND NOT EXISTS (SELECT 1 FROM raw_submissions r
+                                             WHERE r.asset_uid = ? AND r._id = s._id)
+            ORDER BY 1
+        """, [asset_uid, up_to_id, asset_uid]).fetchall()]
         validation = conn.execute("""
             UPDATE raw_submissions AS r SET validation_status = s.validation_status
             FROM server_listing s
@@ -277,7 +299,37 @@ def reconcile(conn: duckdb.DuckDBPyConnection, asset_uid: str,
               AND r.superseded_at IS NULL
               AND r.validation_status IS DISTINCT FROM s.validation_status
         """, [asset_uid]).fetchone()[0]
+        live, reach, missing = conn.execute("""
+            SELECT count(*), coalesce(max(_id), 0),
+                   list(_id ORDER BY _id) FILTER (WHERE _id NOT IN (SELECT _id FROM server_listing))
+            FROM raw_submissions
+            WHERE asset_uid = ? AND superseded_at IS NULL AND deleted_at IS NULL
+        """, [asset_uid]).fetchall()[0]
         conn.unregister("server_listing")
-        if deleted or validation:
+        if restored or validation:
             mark_stale(conn, asset_uid)
-    return Reconciliation(deleted, validation, changed)
+    return Reconciliation(validation, restored, changed, list(missing or []), live, reach)
+
+
+def mark_deleted(conn: duckdb.DuckDBPyConnection, asset_uid: str, ids: list[int]) -> int:
+    """Mark these live rows deleted (``deleted_at``; the rows stay, and come back if a later
+    listing shows them again); return how many were marked."""
+    if not ids:
+        return 0
+    with transaction(conn):
+        deleted = conn.execute("""
+            UPDATE raw_submissions SET deleted_at = now()
+            WHERE asset_uid = ? AND superseded_at IS NULL AND deleted_at IS NULL
+              AND _id IN (SELECT unnest(CAST(? AS BIGINT[])))
+        """, [asset_uid, ids]).fetchone()[0]
+        if deleted:
+            mark_stale(conn, asset_uid)
+    return deleted
+
+
+def forget_cursor(conn: duckdb.DuckDBPyConnection, asset_uid: str) -> None:
+    """Start the form over: its cursor goes back to the first record and its staging tables are
+    marked stale, in one transaction; its raw rows (with their history) stay."""
+    with transaction(conn):
+        conn.execute("DELETE FROM sync_cursor WHERE asset_uid = ?", [asset_uid])
+        mark_stale(conn, asset_uid)

@@ -85,6 +85,11 @@ def is_current(conn: duckdb.DuckDBPyConnection, schema: FormSchema) -> bool:
             and not is_stale(conn, schema.asset_uid))
 
 
+def forget_shape(conn: duckdb.DuckDBPyConnection, asset_uid: str) -> None:
+    """Forget what the form's tables were built for: its next build rebuilds them whole."""
+    conn.execute("DELETE FROM staging_shape WHERE asset_uid = ?", [asset_uid])
+
+
 def _fingerprint(schema: FormSchema) -> str:
     return hashlib.sha256(f"{SHAPE}|{schema!r}".encode()).hexdigest()
 

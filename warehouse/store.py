@@ -15,13 +15,15 @@ from warehouse.raw import (
     commit_pages,
     cursor,
     discard_pending,
+    forget_cursor,
     land_page,
+    mark_deleted,
     mark_stale,
     reconcile,
     set_aside,
     stage_page,
 )
-from warehouse.staging import StagingResult, build_form_tables, is_current
+from warehouse.staging import StagingResult, build_form_tables, forget_shape, is_current
 from warehouse.transaction import transaction
 
 
@@ -53,6 +55,14 @@ class WarehouseStore:
     def reconcile(self, asset_uid: str, listing: list[tuple[int, str, str | None]],
                   up_to_id: int) -> Reconciliation:
         return reconcile(self.conn, asset_uid, listing, up_to_id)
+
+    def mark_deleted(self, asset_uid: str, ids: list[int]) -> int:
+        return mark_deleted(self.conn, asset_uid, ids)
+
+    def start_over(self, asset_uid: str) -> None:
+        """The form's cursor back to its first record, and its next staging build whole."""
+        forget_cursor(self.conn, asset_uid)
+        forget_shape(self.conn, asset_uid)
 
     def record_form(self, form_id: str, asset: dict[str, Any]) -> bool:
         """Keep the asset's deployed content; True (and staging marked stale, in the same

@@ -78,7 +78,7 @@ def asset_routes(server: Server) -> list[Route]:
         form = await request.form()
         upload = form.get("file")
         data = await upload.read() if upload is not None and hasattr(upload, "read") else None
-        name = str(form.get("name") or (upload.filename if upload is not None else "") or "")
+        name = str(form.get("name") or "")  # kpi keeps only this, never the upload's file name
         library = form.get("library") not in ("false", False)
         destination = str(form.get("destination") or "")
         uid = ids.uid("i")
@@ -89,6 +89,21 @@ def asset_routes(server: Server) -> list[Route]:
         worker.start()
         return JSONResponse({"uid": uid, "url": f"{base_url(request)}/api/v2/imports/{uid}/",
                              "status": "processing"}, status_code=201)
+
+    async def import_list(request: Request) -> Response:
+        """The account's import tasks, oldest first (kpi's ``ImportTaskListSerializer``)."""
+        user = server.user(request)
+        if user is None:
+            return detail("Authentication credentials were not provided.", 401)
+        limit, start = list_paging(request)
+        rows = store.all("SELECT * FROM imports WHERE owner = ? ORDER BY date_created, rowid", (user,))
+        base = base_url(request)
+        page = [{"url": f"{base}/api/v2/imports/{row['uid']}/", "status": row["status"],
+                 "messages": json.loads(row["messages"]), "uid": row["uid"],
+                 "date_created": row["date_created"]} for row in rows[start:start + limit]]
+        nxt, prv = server.page_links(request, start, limit, len(rows),
+                                     "offset" if server.legacy else "start")
+        return JSONResponse({"count": len(rows), "next": nxt, "previous": prv, "results": page})
 
     async def import_detail(request: Request) -> Response:
         user = server.user(request)
@@ -160,6 +175,7 @@ def asset_routes(server: Server) -> list[Route]:
         Route("/api/v2/assets/{uid}/versions/", guarded(versions), methods=["GET"]),
         Route("/api/v2/assets/{uid}/versions/{vid}/", guarded(version), methods=["GET"]),
         Route("/api/v2/imports/", guarded(import_create), methods=["POST"]),
+        Route("/api/v2/imports/", guarded(import_list), methods=["GET"]),
         Route("/api/v2/imports/{uid}/", guarded(import_detail), methods=["GET"]),
         Route("/api/v2/assets/{uid}/deployment/", guarded(deployment), methods=["GET", "POST", "PATCH"]),
     ]

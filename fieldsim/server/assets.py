@@ -168,8 +168,10 @@ def version_detail(store: Store, asset: dict[str, Any], version_uid: str, base: 
 
 
 def book_content(stored: str) -> dict[str, Any]:
-    """The content built again from a ``versions.content`` row (JSON holding the XLSForm sheets)."""
-    return build_content(json.loads(stored)["book"])[0]
+    """The content built again from a ``versions.content`` row (JSON holding the XLSForm sheets
+    and the import's name, which gave the ``id_string`` of a form without ``form_id``)."""
+    row = json.loads(stored)
+    return build_content(row["book"], row.get("filename"))[0]
 
 
 def version_content(asset: dict[str, Any], version_uid: str, stored: str) -> dict[str, Any]:
@@ -179,8 +181,6 @@ def version_content(asset: dict[str, Any], version_uid: str, stored: str) -> dic
     if version_uid == asset["version_id"]:
         return asset["content"]
     content = book_content(stored)
-    if not content["settings"].get("id_string"):  # the import took it from the file name
-        content["settings"]["id_string"] = (asset["content"].get("settings") or {}).get("id_string")
     for i, row in enumerate([*content["survey"], *content["choices"]]):
         digest = hashlib.sha1(f"{version_uid}:{i}".encode()).digest()
         row["$kuid"] = "".join(ALPHABET[b % len(ALPHABET)] for b in digest[:9])

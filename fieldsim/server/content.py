@@ -1,10 +1,14 @@
 """XLSForm → KPI ``content``, shaped the way KoboToolbox stores it (formpack's expanded form).
 
-Translatable columns (``label::English (en)`` …) become lists ordered like ``translations``
-(``null`` where a language is missing); rows get ``$kuid``, ``$autoname`` and, except end rows,
-``$xpath``; selects keep ``type: select_one`` with ``select_from_list_name``; ``required`` is a
-boolean; the settings' ``form_id`` survives as ``id_string`` and ``form_title`` becomes the asset
-name; a ``__version__`` row is stripped (it is added again at deployment).
+An upload is read as ``.xlsx`` or legacy ``.xls`` by its first bytes, as kpi tells them apart
+(``_get_xls_format``). Translatable columns (``label::English (en)`` …) become lists ordered like
+``translations`` (``null`` where a language is missing); types are split from their lists and
+de-aliased as kpi does on save (:mod:`fieldsim.server.aliases`: ``begin lgroup`` is a repeat);
+rows get ``$kuid``, ``$autoname`` and, except end rows, ``$xpath``; ``required`` is a boolean;
+the settings' ``form_id`` survives as ``id_string`` (without one, the import's ``name`` gives it,
+slugged, and without that the form has none: its form id is then the asset uid) and
+``form_title`` becomes the asset name; a ``__version__`` row is stripped (it is added again at
+deployment).
 """
 
 from __future__ import annotations
@@ -14,13 +18,18 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from pyxform.xls2json_backends import xlsx_to_dict
+from pyxform.xls2json_backends import xls_to_dict, xlsx_to_dict
 
+from fieldsim.server.aliases import (
+    META_TYPES,
+    dealias_type,
+    expand_type,
+    sluggify_label,
+    yes_no_value,
+)
 from fieldsim.server.ids import ALPHABET
 
 TRANSLATABLE = ("label", "hint", "constraint_message", "required_message", "guidance_hint")
-META_TYPES = ("start", "end", "today", "deviceid", "username", "simserial", "subscriberid",
-              "phonenumber", "audit")
 _HEADER = re.compile(r"^(?P<col>[a-z_]+)\s*::?\s*(?P<lang>.+)$", re.IGNORECASE)
 
 
@@ -28,14 +37,29 @@ class ContentError(ValueError):
     """The upload is not a usable XLSForm (the import task reports it as an error)."""
 
 
+class XlsFormatException(ContentError):
+    """Neither an .xlsx (a zip: ``PK``) nor an .xls (OLE2: ``\\xd0\\xcf``); named as kpi names it, so
+    the import's ``error_type`` is the same."""
+
+
 def kuid() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(9))
 
 
+def workbook_suffix(data: bytes) -> str:
+    """``.xlsx`` or ``.xls``, told apart by the first bytes as kpi does; anything else is refused."""
+    if data[:2] == b"PK":
+        return ".xlsx"
+    if data[:2] == b"\xd0\xcf":
+        return ".xls"
+    raise XlsFormatException("Unsupported format, or corrupt file")
+
+
 def read_workbook(path: Path) -> dict[str, Any]:
-    """The XLSForm's sheets as pyxform reads them."""
+    """The XLSForm's sheets as pyxform reads them, with the reader its suffix names."""
+    reader = xls_to_dict if path.suffix == ".xls" else xlsx_to_dict
     try:
-        book = xlsx_to_dict(str(path))
+        book = reader(str(path))
     except Exception as err:  # pyxform raises assorted errors on unreadable files
         raise ContentError(f"could not read the workbook: {err}") from err
     if "survey" not in book:
@@ -43,8 +67,13 @@ def read_workbook(path: Path) -> dict[str, Any]:
     return book
 
 
-def build_content(book: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """Return the content and the form title (None when the settings sheet has none)."""
+def build_content(book: dict[str, Any], filename: str | None = None) -> tuple[dict[str, Any], str | None]:
+    """Return the content and the asset name it gives (None when it gives none).
+
+    ``filename`` is the import's ``name`` without its extension (kpi calls it the filename): it
+    gives ``id_string`` when the settings have no form id, and the name when they have no title
+    (``Asset.adjust_content_on_save``). An unknown type raises ``ValueError`` as formpack does.
+    """
     survey_rows = [dict(r) for r in book.get("survey", []) if any(str(v).strip() for v in r.values())]
     choice_rows = [dict(r) for r in book.get("choices", []) if any(str(v).strip() for v in r.values())]
     settings_rows = book.get("settings") or [{}]
@@ -91,33 +120,22 @@ def build_content(book: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     stack: list[str] = []
     for raw in survey_rows:
         row = expand(raw)
-        qtype = str(row.get("type", "")).strip()
-        words = qtype.split()
-        kind = words[0].replace(" ", "_") if words else ""
-        if kind in ("begin", "end") and len(words) > 1:  # 'begin group' spelling
-            kind = f"{words[0]}_{words[1]}"
+        written = str(row.get("type", "")).strip()
         name = row.get("name")
         if name == "__version__":
             continue
         item: dict[str, Any] = {}
         if name:
             item["name"] = name
-        if kind.endswith("_or_other") or (len(words) > 2 and words[2].replace("_", " ") == "or other"):
-            kind = kind.removesuffix("_or_other")  # formpack: `select_one x or_other` -> _or_other
-            item["_or_other"] = True
+        expanded = expand_type(written) if written else {"type": ""}
+        kind = dealias_type(expanded["type"]) if expanded["type"] else ""
         item["type"] = kind
-        if kind in ("select_one", "select_multiple", "rank") and len(words) > 1:
-            item["select_from_list_name"] = words[1]
-        elif kind in ("select_one_from_file", "select_multiple_from_file") and len(words) > 1:
-            item["file"] = words[1]
+        item.update({k: v for k, v in expanded.items() if k != "type"})
         item["$kuid"] = kuid()
         for key, value in row.items():
             if key in ("type", "name"):
                 continue
-            if key == "required":
-                item["required"] = str(value).strip().lower() in ("yes", "true", "true()", "1")
-            else:
-                item[key] = value
+            item[key] = yes_no_value(value) if key == "required" else value
         if kind in ("end_group", "end_repeat"):
             if stack:
                 stack.pop()
@@ -128,7 +146,7 @@ def build_content(book: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
             item["$autoname"] = name
         if kind in ("begin_group", "begin_repeat"):
             stack.append(name)
-        (meta if kind in META_TYPES else survey).append(item)
+        (meta if written in META_TYPES else survey).append(item)
 
     choices = []
     for raw in choice_rows:
@@ -139,8 +157,10 @@ def build_content(book: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         choices.append(item)
 
     content_settings: dict[str, Any] = {}
-    title = settings.pop("form_title", None)
+    title = settings.pop("form_title", None) or filename or None
     form_id = settings.pop("form_id", None) or settings.pop("id_string", None)
+    if not form_id and filename:
+        form_id = sluggify_label(filename)
     if form_id:
         content_settings["id_string"] = str(form_id)
     content_settings.update({k: str(v) for k, v in settings.items()})

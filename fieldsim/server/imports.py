@@ -1,5 +1,8 @@
-"""The import task: an uploaded XLSForm becomes a new asset (survey, or a library block without
-``library=false``) or replaces the content of ``destination``, as kpi's ``ImportTask`` does."""
+"""The import task: an uploaded XLSForm (.xlsx or .xls) becomes a new asset (survey, or a library
+block without ``library=false``) or replaces the content of ``destination``, as kpi's
+``ImportTask`` does. The import's ``name`` (kpi keeps it as the "filename") names a new asset
+without a ``form_title`` and gives its ``id_string`` when the XLSForm has no ``form_id``; the
+uploaded file's own name is not used (kpi's view overwrites it with ``name``)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from fieldsim.server import ids
-from fieldsim.server.content import ContentError, build_content, read_workbook, summary
+from fieldsim.server.content import (
+    ContentError,
+    build_content,
+    read_workbook,
+    summary,
+    workbook_suffix,
+)
 from fieldsim.server.state import Server, now_z
 
 
@@ -24,23 +33,23 @@ def run_import(server: Server, import_uid: str, user: str, data: bytes | None, n
             raise ContentError("xls upload must have one of these sheets: survey, library")
         folder = store.folder / "imports"
         folder.mkdir(exist_ok=True)
-        path = folder / f"{import_uid}.xlsx"
+        path = folder / f"{import_uid}{workbook_suffix(data)}"
         path.write_bytes(data)
         book = read_workbook(path)
-        content, title = build_content(book)
-        content_hash = hashlib.sha1(json.dumps(content, sort_keys=True).encode()).hexdigest()
-        stamp = now_z()
-        version = ids.uid("v")
-        asset_type = "survey" if not library else ("question" if len(content["survey"]) == 1 else "block")
+        filename = Path(name).stem if name else None  # kpi: splitext() of the POSTed name
         target = None
         if destination:
             target_uid = destination.rstrip("/").rsplit("/", 1)[-1]
             target = store.asset(target_uid)
             if target is None or target["owner"] != user:
                 raise ContentError(f"destination not found: {destination}")
-        asset_name = title or (target["name"] if target else None) or Path(name).stem or "Untitled"
-        if not content["settings"].get("id_string"):
-            content["settings"]["id_string"] = Path(name).stem or asset_name
+        # replacing content: only a settings form_title renames, and nothing gives an id_string
+        content, title = build_content(book, None if target else filename)
+        content_hash = hashlib.sha1(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        stamp = now_z()
+        version = ids.uid("v")
+        asset_type = "survey" if not library else ("question" if len(content["survey"]) == 1 else "block")
+        asset_name = (title or "") if target is None else (title or target["name"] or filename or "")
         stored = json.dumps(content)
         with store.transaction() as db:
             if target is None:
@@ -55,7 +64,9 @@ def run_import(server: Server, import_uid: str, user: str, data: bytes | None, n
                            (asset_name, stored, version, data, stamp, uid))
             number = db.execute("SELECT count(*) FROM versions WHERE asset_uid = ?", (uid,)).fetchone()[0]
             db.execute("INSERT INTO versions VALUES (?, ?, ?, ?, NULL, ?, ?)",
-                       (version, uid, content_hash, stamp, json.dumps({"book": _plain(book)}), number + 1))
+                       (version, uid, content_hash, stamp,
+                        json.dumps({"book": _plain(book), "filename": None if target else filename}),
+                        number + 1))
         item = {"uid": uid, "summary": summary(content), "kind": "asset", "owner__username": user}
         if target is None:
             messages: dict[str, Any] = {"created": [item]}

@@ -17,12 +17,14 @@ from pathlib import Path
 import uvicorn
 
 from aimak.errors import LocalServerError
+from etl.settings import is_loopback
 from fieldsim.server import ids
 from fieldsim.server.app import create_app
 from fieldsim.server.faults import FaultSpecError
 from fieldsim.server.store import NeedsPassword, TokenTaken
 
 LOOPBACK = "127.0.0.1"
+ANY_INTERFACE = ("0.0.0.0", "::", "")
 DEFAULT_PASSWORD = "demo"  # of an account created without a password
 
 
@@ -84,6 +86,37 @@ class LocalServer:
     @property
     def openrosa_url(self) -> str:
         return self.api_url
+
+    @property
+    def pipeline_url(self) -> str | None:
+        """``KOBO_URL`` for the pipeline on this computer: a loopback URL, the only plain-http
+        address the pipeline sends its token to (on every interface, 127.0.0.1 reaches it too).
+        None when the server listens on one non-loopback address only."""
+        if self.host in ANY_INTERFACE:
+            return f"http://{'[::1]' if ':' in self.host else LOOPBACK}:{self.port}"
+        return self.api_url if is_loopback(self.host) else None
+
+    @property
+    def phone_url(self) -> str:
+        """The server URL to type into ODK Collect: on every interface, this computer's address
+        on the local network (the interface a packet to a private address would leave by)."""
+        if self.host not in ANY_INTERFACE:
+            return self.api_url
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            probe.connect(("10.255.255.255", 1))  # no packet is sent; this picks the interface
+            address = probe.getsockname()[0]
+        except OSError:
+            address = LOOPBACK  # no network: only this computer can connect anyway
+        finally:
+            probe.close()
+        return f"http://{address}:{self.port}"
+
+    def deployed_forms(self) -> list[str]:
+        """Names of the account's active deployed forms (what ODK Collect would list)."""
+        rows = self.state.store.all("SELECT name FROM assets WHERE owner = ? AND deployment_active = 1 "
+                                    "AND xform IS NOT NULL ORDER BY name", (self.username,))
+        return [row["name"] for row in rows]
 
     def _bind(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
