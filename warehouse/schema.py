@@ -104,34 +104,6 @@ MIGRATIONS: list[tuple[str, str]] = [
             PRIMARY KEY (asset_uid, version_uid)
         );
     """),
-    ("005_attachments", """
-        -- every file a submission listed (photo, audio, ...), downloaded once into the
-        -- attachments folder beside the warehouse file; never removed
-        CREATE TABLE attachments (
-            asset_uid VARCHAR NOT NULL,
-            _id BIGINT NOT NULL,
-            _uuid VARCHAR NOT NULL,         -- the version of the submission that first listed it
-            basename VARCHAR NOT NULL,      -- the file's name: the answer of its question
-            attachment_uid VARCHAR,         -- the server's id of the file ('att...', or a number)
-            question_xpath VARCHAR,         -- the answer's path, repeats numbered: grp/rep[2]/photo
-            question VARCHAR,               -- the same without the numbers: the form's question
-            mimetype VARCHAR,
-            size BIGINT NOT NULL,           -- bytes
-            sha256 VARCHAR NOT NULL,
-            local_path VARCHAR NOT NULL,    -- relative to the warehouse file's folder
-            downloaded_at TIMESTAMP NOT NULL,
-            superseded_at TIMESTAMP,        -- a later edit of the submission no longer lists it
-            PRIMARY KEY (asset_uid, _id, basename)
-        );
-        -- the raw rows (submission versions) whose listed files are all in 'attachments'
-        CREATE TABLE attachment_checks (
-            asset_uid VARCHAR NOT NULL,
-            _id BIGINT NOT NULL,
-            _uuid VARCHAR NOT NULL,
-            checked_at TIMESTAMP NOT NULL,
-            PRIMARY KEY (asset_uid, _id, _uuid)
-        );
-    """),
     ("004_one_asset_one_set_of_tables", """
         -- forms: one row per asset (two projects may share a form_id: a clone keeps it)
         CREATE TABLE forms_by_asset (
@@ -202,6 +174,34 @@ MIGRATIONS: list[tuple[str, str]] = [
             question VARCHAR NOT NULL,
             columns VARCHAR[] NOT NULL,
             note VARCHAR NOT NULL
+        );
+    """),
+    ("005_attachments", """
+        -- every file a submission listed (photo, audio, ...), downloaded once into the
+        -- attachments folder beside the warehouse file; never removed
+        CREATE TABLE attachments (
+            asset_uid VARCHAR NOT NULL,
+            _id BIGINT NOT NULL,
+            _uuid VARCHAR NOT NULL,         -- the version of the submission that first listed it
+            basename VARCHAR NOT NULL,      -- the file's name: the answer of its question
+            attachment_uid VARCHAR,         -- the server's id of the file ('att...', or a number)
+            question_xpath VARCHAR,         -- the answer's path, repeats numbered: grp/rep[2]/photo
+            question VARCHAR,               -- the same without the numbers: the form's question
+            mimetype VARCHAR,
+            size BIGINT NOT NULL,           -- bytes
+            sha256 VARCHAR NOT NULL,
+            local_path VARCHAR NOT NULL,    -- relative to the warehouse file's folder
+            downloaded_at TIMESTAMP NOT NULL,
+            superseded_at TIMESTAMP,        -- a later edit of the submission no longer lists it
+            PRIMARY KEY (asset_uid, _id, basename)
+        );
+        -- the raw rows (submission versions) whose listed files are all in 'attachments'
+        CREATE TABLE attachment_checks (
+            asset_uid VARCHAR NOT NULL,
+            _id BIGINT NOT NULL,
+            _uuid VARCHAR NOT NULL,
+            checked_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (asset_uid, _id, _uuid)
         );
     """),
 ]
