@@ -244,3 +244,16 @@ def test_incremental_build_killed_before_its_commit__nothing_half_done_and_done_
     build_form_tables(conn, schema, full=True)
     assert snapshot(conn) == after
     conn.close()
+
+
+def test_full_refresh__the_next_build_is_whole(twins):
+    from warehouse.store import WarehouseStore
+
+    twins.load([record(n) for n in range(3)])
+    twins.build()
+    store = WarehouseStore(twins.inc, twins.folder / "landing")
+    assert not store.rebuild(twins.schema).full  # nothing to do: only the changes
+    store.start_over(ASSET["uid"])
+    assert store.needs_rebuild(twins.schema)
+    rebuilt = store.rebuild(twins.schema)
+    assert (rebuilt.full, rebuilt.restaged, rebuilt.submissions) == (True, 3, 3)
