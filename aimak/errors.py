@@ -3,6 +3,10 @@
 Library code raises a subclass of :class:`AimakError`; the command line and the flows report it
 (one message, non-zero exit). Every message says what failed, quotes the bad value and says how
 to fix it. Messages never contain a secret: callers pass values through :func:`redact` first.
+
+Every error pickles to itself (same class, message and attributes): Prefect keeps a failed run's
+exception in its state and worker processes send it back pickled, so the data manager reads our
+own message there, never one rebuilt from the wrong arguments.
 """
 
 from __future__ import annotations
@@ -13,6 +17,19 @@ from dataclasses import dataclass
 
 class AimakError(Exception):
     """Base of every error a user can act on."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Exception pickles as cls(*self.args), which is wrong for a subclass whose __init__
+        # takes other arguments than its message (DefinitionError takes issues): rebuild without
+        # calling __init__, from the message and the attributes.
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type[AimakError], args: tuple[object, ...], state: dict) -> AimakError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigError(AimakError):
@@ -98,7 +115,15 @@ class DeletionsRefusedError(AimakError):
 
 
 class WarehouseLockedError(WarehouseError):
-    """Another process holds the warehouse file."""
+    """Another process holds the warehouse file: ``pid`` (None when DuckDB did not say)."""
+
+    def __init__(self, message: str, pid: int | None = None):
+        super().__init__(message)
+        self.pid = pid
+
+
+class NotDeployedError(KoboError):
+    """The form asked for (``aimak sync --form``) is not deployed on the server, or none is."""
 
 
 class SimulationError(AimakError):

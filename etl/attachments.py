@@ -149,9 +149,10 @@ def fetch_attachments(client: KoboClient, store: FileStore, asset: dict[str, Any
 
 
 def media_questions(asset: dict[str, Any]) -> set[str]:
-    """The paths of the form's questions that take a file (image, audio, video, file, ...)."""
+    """The paths of the form's questions that take a file (image, audio, video, file, ...), in
+    every version (a question that moved between groups has several)."""
     schema = form_schema(asset["uid"], asset)
-    return {f.xpath for table in schema.tables for f in table.fields if f.kind == "media"}
+    return {key for table in schema.tables for f in table.fields if f.kind == "media" for key in f.keys}
 
 
 def listed_files(http: HttpClient, asset_uid: str, submission_id: int, record: dict[str, Any],

@@ -1,6 +1,12 @@
 """One HTTP session for KoboToolbox: timeouts, retries with exponential backoff and jitter on
 network errors, timeouts, 429 and 5xx (honouring Retry-After, up to a cap), never on other 4xx.
 
+This is the one retry layer (no flow or task retries on top of it), and its total time is
+bounded: no new attempt starts more than ``RetryPolicy.deadline`` seconds after the first
+failure. Until the server has answered once, a network fault (connection refused, unknown host,
+TLS handshake) is retried only for ``RetryPolicy.first_contact`` seconds (half a second): it
+almost always means a wrong URL or a server that is not running, and the message says which.
+
 A response body is read inside the retry loop, so a connection dropped mid-body is retried like
 any other network fault. The token travels only in the ``Authorization`` header, only to the
 scheme, host and port of the base URL (an absolute link the server hands back, such as a ``next``
@@ -14,8 +20,11 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
+import socket
+import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -33,6 +42,7 @@ from aimak.errors import (
     KoboUnavailableError,
     redact,
 )
+from etl.settings import is_loopback
 
 USER_AGENT = f"aimak/{__version__} (+municipal performance studies; python-requests)"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -56,12 +66,17 @@ class RetryPolicy:
 
     A server's ``Retry-After`` is honoured up to ``max_retry_after`` seconds, so a wrong or
     hostile header cannot stall a run for hours (gateways in front of kpi give up at ~120 s).
+    No retry starts later than ``deadline`` seconds after the first failed attempt (a few
+    gateway timeouts in a row, not hours), or ``first_contact`` seconds while the server has not
+    answered this client at all.
     """
 
     attempts: int = 7
     base: float = 0.5
     cap: float = 30.0
     max_retry_after: float = 120.0
+    deadline: float = 120.0
+    first_contact: float = 0.5
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         return min(self.cap, self.base * 2**attempt) * rng.uniform(0.5, 1.0)
@@ -87,6 +102,7 @@ class HttpClient:
         timeout: tuple[float, float] = (10.0, 180.0),
         policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         seed: int | None = None,
     ):
         self.base_url = base_url.rstrip("/") + "/"
@@ -95,6 +111,7 @@ class HttpClient:
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
+        self._clock = clock
         self._rng = random.Random(seed)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
@@ -102,6 +119,7 @@ class HttpClient:
         if token:
             self.session.headers["Authorization"] = f"Token {token}"
         self.retries = 0  # how many retries this client made (for reports and tests)
+        self.answered = False  # the server has answered this client at least once
 
     def __repr__(self) -> str:
         return f"HttpClient({self.base_url!r})"
@@ -148,15 +166,17 @@ class HttpClient:
         """
         url = self.url(path_or_url)
         attempt = 0
+        first_failure: float | None = None
         while True:
             problem: str
             wait: float | None = None
             try:
                 response = self.session.request(method, url, params=params, json=json, data=data,
                                                 files=files, timeout=self.timeout)
+                self.answered = True
                 body = response.content  # read the whole body inside the retry loop
                 if response.status_code in RETRY_STATUS:
-                    problem = f"HTTP {response.status_code}"
+                    problem = f"the server kept answering HTTP {response.status_code}"
                     wait = _retry_after(response, self.policy.max_retry_after)
                 else:
                     self._raise_for_status(method, url, response)
@@ -165,10 +185,10 @@ class HttpClient:
                     try:
                         return response, orjson.loads(body)
                     except orjson.JSONDecodeError:
-                        problem = "a truncated or malformed JSON body"
+                        problem = "the server sent a truncated or malformed JSON body"
             except NETWORK_ERRORS as err:
-                problem = type(err).__name__
-            self._back_off(method, url, problem, wait, attempt, retry)
+                problem = self._diagnose(err)
+            first_failure = self._back_off(method, url, problem, wait, attempt, first_failure, retry)
             attempt += 1
 
     def download(self, path_or_url: str, target: Path) -> Download:
@@ -179,10 +199,12 @@ class HttpClient:
         they stay on the base URL's origin, without it anywhere else."""
         url = self.url(path_or_url)
         attempt = 0
+        first_failure: float | None = None
         while True:
             wait: float | None = None
             try:
                 with self._get_streamed(url) as response:
+                    self.answered = True
                     if response.status_code in RETRY_STATUS:
                         problem = f"HTTP {response.status_code}"
                         wait = _retry_after(response, self.policy.max_retry_after)
@@ -190,10 +212,10 @@ class HttpClient:
                         self._raise_for_status("GET", url, response)
                         return _save(response, target)
             except (*NETWORK_ERRORS, _CutShort) as err:
-                problem = "the body was cut short" if isinstance(err, _CutShort) else type(err).__name__
+                problem = "the body was cut short" if isinstance(err, _CutShort) else self._diagnose(err)
             except requests.RequestException as err:  # a malformed link, say: not worth a retry
                 raise KoboError(self._redact(f"GET {_path(url)} failed: {type(err).__name__}")) from err
-            self._back_off("GET", url, problem, wait, attempt)
+            first_failure = self._back_off("GET", url, problem, wait, attempt, first_failure)
             attempt += 1
 
     def _get_streamed(self, url: str) -> requests.Response:
@@ -214,15 +236,23 @@ class HttpClient:
                         "proxy in front of it sends the request round in circles.")
 
     def _back_off(self, method: str, url: str, problem: str, wait: float | None, attempt: int,
-                  retry: bool = True) -> None:
-        """Wait before the next attempt, or raise when the attempts (or ``retry``) are spent."""
-        if not retry or attempt + 1 >= self.policy.attempts:
+                  first_failure: float | None, retry: bool = True) -> float:
+        """Wait before the next attempt, or raise when the attempts (or ``retry``) are spent or
+        the next try would start after the policy's deadline from the first failure (its
+        ``first_contact`` window while the server has never answered). Returns the time of the
+        first failure, for the caller's next round."""
+        now = self._clock()
+        first_failure = now if first_failure is None else first_failure
+        delay = max(self.policy.delay(attempt, self._rng), wait or 0.0)
+        window = self.policy.deadline if self.answered else self.policy.first_contact
+        if not retry or attempt + 1 >= self.policy.attempts or now - first_failure + delay > window:
             raise KoboUnavailableError(self._redact(
-                f"{method} {_path(url)} failed ({problem}) after {attempt + 1} attempt(s). "
-                f"Check that {self.base_url} is reachable and up, then run the command again: "
-                "work already stored is kept and the run resumes where it stopped."))
-        self._sleep(max(self.policy.delay(attempt, self._rng), wait or 0.0))
+                f"{method} {_path(url)} failed after {attempt + 1} attempt(s) in "
+                f"{now - first_failure:.1f} s: {problem}. Run the command again once that is "
+                "fixed: work already stored is kept and the run resumes where it stopped."))
+        self._sleep(delay)
         self.retries += 1
+        return first_failure
 
     def pause(self, attempt: int) -> None:
         """Wait before retry ``attempt`` (0-based) of something the caller repeats itself."""
@@ -250,6 +280,56 @@ class HttpClient:
 
     def _redact(self, text: str) -> str:
         return redact(text, self._token)
+
+    def _diagnose(self, err: Exception) -> str:
+        """What a network fault most likely means, and what to check."""
+        base = _shown(urlsplit(self.base_url), path=False)
+        host = urlsplit(self.base_url).hostname or "?"
+        causes = list(_causes(err))
+        if any(isinstance(c, ConnectionRefusedError) for c in causes):
+            local = (" For the local server, start it with 'aimak server' and use the URL it "
+                     "prints" if is_loopback(host) else "")
+            return (f"nothing answers at {base} (connection refused). Is the server running, and "
+                    f"are the host and port in KOBO_URL right?{local}")
+        if any(isinstance(c, socket.gaierror) for c in causes):
+            return (f"the host name {host!r} is not known (DNS lookup failed). Check the spelling "
+                    "of KOBO_URL and the internet connection")
+        if any(isinstance(c, ssl.SSLCertVerificationError) for c in causes):
+            reason = next(c.verify_message for c in causes if isinstance(c, ssl.SSLCertVerificationError))
+            return (f"the TLS certificate of {host} is not trusted ({reason}). Check that KOBO_URL "
+                    "names the right server, and the computer's date and time")
+        tls = [c for c in causes if isinstance(c, ssl.SSLError)]
+        if tls and any(_PLAIN_HTTP_SIGNS.search(str(c)) for c in tls):
+            return (f"{base} does not speak https: it looks like a plain-http server "
+                    f"({tls[-1].reason or tls[-1]}). Use http:// in KOBO_URL for a server on this "
+                    "computer (such as 'aimak server'); a remote server needs https")
+        if tls:
+            return f"the TLS connection to {base} failed ({tls[-1]})"
+        if isinstance(err, requests.Timeout):
+            return f"{base} did not answer within {self.timeout[0]:.0f} s (connect) / {self.timeout[1]:.0f} s (read)"
+        if isinstance(err, requests.exceptions.ChunkedEncodingError):
+            return "the connection was cut off in the middle of an answer"
+        return f"the connection to {base} failed ({type(err).__name__})"
+
+
+# OpenSSL's words for a TLS hello answered by plain HTTP (1.1/3.0, and 3.2+)
+_PLAIN_HTTP_SIGNS = re.compile(r"WRONG_VERSION_NUMBER|wrong version number|record layer failure|"
+                               r"packet length too long|http request", re.IGNORECASE)
+
+
+def _causes(err: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps (requests → urllib3 → the socket's own error)."""
+    seen: set[int] = set()
+    stack = [err]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        linked = (current.__cause__, current.__context__, getattr(current, "reason", None),
+                  *current.args)
+        stack += [item for item in linked if isinstance(item, BaseException)]
 
 
 def _save(response: requests.Response, target: Path) -> Download:

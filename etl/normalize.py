@@ -3,68 +3,102 @@
 Normalisation is driven by the asset's ``content`` from the API (not by our indicator list), so it
 works for any KoboToolbox form: each question becomes a typed column of the submissions table or
 of the table of the repeat it sits in; select_multiple questions get one 0/1 column per choice;
-geopoints are split; labels are kept per language. Submissions keep the shape of the version they
-were filled in, so the columns of every deployed version are unioned (the current content wins
-where versions disagree). The tables are built from the raw payloads by SQL in the warehouse
-(``warehouse.staging``); this module only describes them.
+geopoints are split; labels are kept per language. Question types are read as pyxform reads them,
+legacy spellings included (``int``, ``string``, ``select all that apply``, ``begin lgroup``).
+
+Submissions keep the shape of the version they were filled in, so the questions of every deployed
+version are unioned (the current content wins where versions disagree). Like KoboToolbox's own
+export, a question is known by its name within its table (the submissions table or one repeat):
+a question that moved into or out of a group between versions stays one column, read from
+whichever path a submission used. Two questions that only share a name (different types, or both
+present in one version) are kept apart, and a :class:`Note` says so.
+
+The tables are named and built from the raw payloads by SQL in the warehouse
+(``warehouse.names``, ``warehouse.staging``); this module only describes them.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-# KoboToolbox question type -> warehouse column kind
-KINDS = {
-    "integer": "integer", "decimal": "decimal", "range": "decimal",
-    "date": "date", "today": "date",
-    "datetime": "datetime", "dateTime": "datetime", "start": "datetime", "end": "datetime",
-    "time": "time",
-    "select_one": "select_one", "select_one_from_file": "select_one",
-    "select_multiple": "select_multiple", "select_multiple_from_file": "select_multiple",
-    "rank": "select_multiple",
-    "geopoint": "geopoint", "start-geopoint": "geopoint",
-    "text": "text", "calculate": "text", "hidden": "text", "barcode": "text",
-    "deviceid": "text", "username": "text", "phonenumber": "text", "email": "text",
-    "subscriberid": "text", "simserial": "text", "acknowledge": "text",
-    "geotrace": "text", "geoshape": "text",
-    "image": "media", "audio": "media", "video": "media", "file": "media",
-    "background-audio": "media", "audit": "media",
-}
-SKIPPED = {"note", "begin_group", "end_group", "begin_repeat", "end_repeat", "begin_kobomatrix",
-           "end_kobomatrix", "xml-external", "csv-external"}
+from pyxform import aliases
+from pyxform import constants as xlsform
+from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
 
-META = {  # Kobo meta keys of the submissions table and their kinds (kept with Kobo's names)
-    "_id": "id", "_uuid": "text", "_submission_time": "submission_time", "__version__": "text",
-    "_validation_status": "validation", "_submitted_by": "text", "_status": "text",
-    "meta/instanceID": "text", "meta/rootUuid": "text", "meta/deprecatedID": "text",
-    "formhub/uuid": "text", "_xform_id_string": "text",
-}
-NOT_ANSWERS = set(META) | {"_attachments", "_geolocation", "_tags", "_notes", "_bamboo_dataset_id",
-                           "_supplementalDetails", "meta/instanceName"}
+# how pyxform binds a question type -> warehouse column kind (everything else is text)
+BIND_KINDS = {"int": "integer", "decimal": "decimal", "date": "date", "dateTime": "datetime",
+              "time": "time", "geopoint": "geopoint", "binary": "media"}
+CONTROL_KINDS = {"select1": "select_one", "select": "select_multiple", "odk:rank": "select_multiple",
+                 "range": "decimal"}
+SKIPPED = {"xml-external", "csv-external", "begin_kobomatrix", "end_kobomatrix"}  # hold no answer
+NOTE = QUESTION_TYPE_DICT["note"]  # 'note', 'q note', 'add note prompt': nothing to answer
+_CONTROL = re.compile(r"^(begin|end)[ _](" + "|".join(map(re.escape, aliases.control)) + r")$")
+_SELECT = re.compile(r"^(?P<command>" + "|".join(
+    re.escape(a) for a in sorted(aliases.select, key=len, reverse=True)) + r")(?:\s+(?P<list>\S+))?$")
+_OR_OTHER = re.compile(r"(?:\s+(?:or_other|or other|or specify other)|_or_other)$")
+
+# the columns warehouse.staging gives every submissions table and every repeat table: a question
+# never takes their names (tests/test_staging.py checks the two lists agree)
+MAIN_COLUMNS = ("_index", "_id", "_uuid", "_submission_time", "__version__", "_submitted_by",
+                "_status", "_instance_id", "_root_uuid", "_formhub_uuid", "_deprecated_id",
+                "_validation_status")
+REPEAT_COLUMNS = ("_index", "_parent_index", "_parent_table_name", "_submission__id")
+GEOPOINT_PARTS = ("latitude", "longitude", "altitude", "accuracy")  # columns '<question>_<part>'
 
 
 @dataclass(frozen=True)
 class Field:
-    """One question: its key in the payload, its column name and what it holds."""
+    """One question: its key in the payload (``xpath``, as the newest version that has it puts
+    it), its column name and what it holds; ``other_keys`` are the paths older versions used
+    (the question sat in another group)."""
 
     xpath: str
     column: str
     kind: str
     list_name: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    other_keys: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.xpath, *self.other_keys)
 
 
 @dataclass(frozen=True)
 class Table:
-    """The submissions table (path '') or the table of one repeat (its xpath)."""
+    """The submissions table (path '') or the table of one repeat (its xpath; ``other_paths``:
+    where older versions put the same repeat). ``parent`` is the parent table's path; ``name``
+    is given by the warehouse (``warehouse.names``), empty until then."""
 
-    name: str
     path: str
     parent: str | None
     fields: tuple[Field, ...]
+    other_paths: tuple[str, ...] = ()
+    name: str = ""
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.path, *self.other_paths)
+
+
+@dataclass(frozen=True)
+class Note:
+    """Two questions of one table that share a name but are different questions."""
+
+    path: str  # the table's path ('' for the submissions table)
+    question: str
+    columns: tuple[str, ...]
+    reason: str
+
+    def text(self) -> str:
+        where = f" of repeat '{self.path}'" if self.path else ""
+        columns = " and ".join(f"'{c}'" for c in self.columns)
+        return (f"question '{self.question}'{where} is two different questions ({self.reason}): "
+                f"kept apart as columns {columns}")
 
 
 @dataclass(frozen=True)
@@ -74,18 +108,47 @@ class FormSchema:
     languages: tuple[str, ...]
     tables: tuple[Table, ...]
     choices: dict[str, tuple[tuple[str, dict[str, str]], ...]]
+    notes: tuple[Note, ...] = ()
 
     @property
     def main(self) -> Table:
         return self.tables[0]
 
     def table(self, path: str) -> Table:
-        return next(t for t in self.tables if t.path == path)
+        return next(t for t in self.tables if path in t.paths)
+
+    def children(self, table: Table) -> list[Table]:
+        return [t for t in self.tables if t.parent == table.path]
 
 
-def safe_name(text: str) -> str:
-    """A table-name part made of lower-case letters, digits and '_'."""
-    return re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_") or "form"
+@dataclass(frozen=True)
+class Question:
+    """One question row of one version's content, read."""
+
+    xpath: str
+    name: str
+    owner: str  # path of the repeat it sits in ('' for none)
+    kind: str
+    list_name: str | None
+    label: Any
+
+
+@dataclass(frozen=True)
+class Repeat:
+    xpath: str
+    name: str
+    parent: str
+
+
+@dataclass
+class _Draft:
+    """A table being described: its paths, its parent's path, its questions and used columns."""
+
+    paths: list[str]
+    parent: str | None
+    name: str
+    fields: list[dict[str, Any]] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)  # column names, lower case (DuckDB ignores case)
 
 
 def form_schema(form_id: str, asset: dict[str, Any],
@@ -93,111 +156,190 @@ def form_schema(form_id: str, asset: dict[str, Any],
     """Describe the tables of ``asset`` from its ``content``, unioned with ``older_contents``
     (the content of every other deployed version, newest first).
 
-    Submissions keep the shape of the version they were filled in, so a question that exists only
-    in an older version still gets its typed column (in its repeat's table when it sat in one),
-    its answers and its labels. The current content wins for a question's type, choice list and
-    labels; a question, repeat or choice known only to older versions is added after the current
-    ones, as the newest version that has it describes it.
+    The current content wins for a question's type, choice list and labels; a question, repeat
+    or choice known only to older versions is added after the current ones, as the newest version
+    that has it describes it.
     """
     contents = [asset.get("content") or {}, *(c for c in older_contents if c)]
-    main = f"submissions_{safe_name(form_id)}"
-    tables: dict[str, dict[str, Any]] = {"": {"name": main, "parent": None, "fields": []}}
-    used: dict[str, set[str]] = {"": set(META)}  # column names per table
-    table_names = {main}
-    fields: set[str] = set()  # xpaths of the questions described so far
+    tables: dict[str, _Draft] = {"": _Draft([""], None, "", used=set(MAIN_COLUMNS))}
+    by_path = {"": ""}  # every repeat path of every version -> its table's (first) path
+    by_key: dict[str, dict[str, Any]] = {}  # every payload key of a question -> its field
     languages: list[str] = []
     choices: dict[str, list[tuple[str, dict[str, str]]]] = {}
+    notes: list[Note] = []
 
     for content in contents:
         langs = tuple(_language_code(t) for t in content.get("translations") or [None])
         languages += [lang for lang in langs if lang not in languages]
-        for item in _rows(content):
-            if item[0] == "repeat":
-                _, xpath, name, parent = item
-                if xpath in tables or xpath in fields or parent not in tables:
-                    continue  # known already, or a question elsewhere: the newer shape wins
-                table = _unique_table(f"repeat_{safe_name(form_id)}__{safe_name(name)}", xpath,
-                                      form_id, table_names)
-                tables[xpath] = {"name": table, "parent": tables[parent]["name"], "fields": []}
-                used[xpath] = set()
+        items = list(_rows(content))
+        paths = {i.xpath for i in items if isinstance(i, Repeat)}
+        keys = {i.xpath for i in items if isinstance(i, Question)}
+        twice = {k for k, n in Counter((i.owner, i.name) for i in items
+                                       if isinstance(i, Question)).items() if n > 1}
+        here = {"": ""}  # this version's repeat paths -> table
+        for item in items:
+            if isinstance(item, Repeat):
+                parent = here.get(item.parent)
+                if parent is None or item.xpath in by_key:
+                    continue  # inside a repeat that was skipped, or a question elsewhere
+                table = by_path.get(item.xpath) or _same_repeat(tables, parent, item.name, paths)
+                if table is None:
+                    table = item.xpath
+                    tables[table] = _Draft([item.xpath], parent, item.name, used=set(REPEAT_COLUMNS))
+                elif item.xpath not in tables[table].paths:
+                    tables[table].paths.append(item.xpath)
+                by_path[item.xpath] = here[item.xpath] = table
                 continue
-            _, xpath, name, owner, kind, list_name, label = item
-            if xpath in fields or xpath in tables or owner not in tables:
+            owner = here.get(item.owner)
+            if owner is None or item.xpath in by_key or item.xpath in by_path:
+                continue  # known already: the newer description wins
+            draft = tables[owner]
+            same = [f for f in draft.fields if f["name"] == item.name]
+            if len(same) == 1 and same[0]["kind"] == item.kind and (owner, item.name) not in twice \
+                    and not keys & set(same[0]["keys"]):
+                same[0]["keys"].append(item.xpath)  # moved into or out of a group: one question
+                by_key[item.xpath] = same[0]
                 continue
-            fields.add(xpath)
-            column = _unique(name, xpath, used[owner])
-            tables[owner]["fields"].append(
-                Field(xpath, column, kind, list_name, _labels(label, langs)))
-        for choice in content.get("choices") or []:
-            name = str(choice.get("name") or choice.get("$autovalue"))
-            known = choices.setdefault(choice.get("list_name"), [])
-            if all(existing != name for existing, _ in known):
-                known.append((name, _labels(choice.get("label"), langs)))
+            new = {"name": item.name, "keys": [item.xpath], "kind": item.kind,
+                   "column": _column(item.name, item.xpath, draft.used),
+                   "list_name": item.list_name, "labels": _labels(item.label, langs)}
+            draft.fields.append(new)
+            if item.kind == "geopoint":  # its split columns are taken too
+                draft.used.update(f"{new['column']}_{part}".lower() for part in GEOPOINT_PARTS)
+            by_key[item.xpath] = new
+            if same:
+                notes.append(Note(owner, item.name, (same[0]["column"], new["column"]),
+                                  _why(same[0], new, (owner, item.name) in twice)))
+        _add_choices(choices, content, langs)
+
     return FormSchema(
         form_id=form_id,
         asset_uid=asset["uid"],
         languages=tuple(languages),
-        tables=tuple(Table(t["name"], path, t["parent"], tuple(t["fields"]))
-                     for path, t in tables.items()),
+        tables=tuple(Table(path, t.parent, tuple(
+            Field(f["keys"][0], f["column"], f["kind"], f["list_name"], f["labels"], tuple(f["keys"][1:]))
+            for f in t.fields), tuple(t.paths[1:])) for path, t in tables.items()),
         choices={k: tuple(v) for k, v in choices.items()},
+        notes=tuple(notes),
     )
 
 
-def _rows(content: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
-    """The repeats and questions of one content in order: ``("repeat", xpath, name, parent)``
-    and ``("question", xpath, name, owner repeat, kind, list name, label)``."""
-    stack: list[tuple[str, str]] = []  # (type, xpath) of the open groups and repeats
+def question_type(row: dict[str, Any]) -> tuple[str, str | None, bool]:
+    """A survey row's (kind, choice list, or_other), read as pyxform reads its type.
+
+    The kind is ``begin_group``, ``end_group``, ``begin_repeat``, ``end_repeat``, ``skip`` (a
+    row that holds no answer) or a column kind (``integer``, ``select_one``, …; ``text`` for a
+    type nobody knows). Legacy names are typed like their modern ones: ``int`` as ``integer``,
+    ``select all that apply x`` as ``select_multiple``, ``begin lgroup`` as a repeat.
+    """
+    raw = row.get("type")
+    if isinstance(raw, dict) and raw:  # formpack's legacy {'select_one': 'list'}
+        command, list_name = next(iter(raw.items()))
+        raw = f"{command} {list_name}"
+    qtype = " ".join(str(raw or "").split())
+    other = bool(row.get("_or_other"))
+    match = _OR_OTHER.search(qtype)
+    if match:
+        qtype, other = qtype[: match.start()], True
+    control = _CONTROL.match(qtype)
+    if control:
+        container = aliases.control[control[2]]
+        return f"{control[1]}_{'repeat' if container == xlsform.REPEAT else 'group'}", None, False
+    select = _SELECT.match(qtype)
+    if select:
+        kind = _kind(QUESTION_TYPE_DICT[aliases.select[select["command"]]])
+        return kind, row.get("select_from_list_name") or select["list"], other
+    if qtype in SKIPPED:
+        return "skip", None, False
+    entry = QUESTION_TYPE_DICT.get(qtype)
+    return (_kind(entry) if entry is not None else "text"), None, False
+
+
+def _kind(entry: dict[str, Any]) -> str:
+    if entry == NOTE:
+        return "skip"
+    tag = (entry.get("control") or {}).get("tag")
+    if tag in CONTROL_KINDS:
+        return CONTROL_KINDS[tag]
+    return BIND_KINDS.get((entry.get("bind") or {}).get("type"), "text")
+
+
+def _rows(content: dict[str, Any]) -> Iterator[Question | Repeat]:
+    """The repeats and questions of one content, in order. An ``or_other`` select brings the
+    text question ``<name>_other`` that pyxform adds beside it; an ``audit`` is read where
+    pyxform puts it, ``meta/audit``, whatever its ``$xpath`` says."""
+    stack: list[tuple[str, str]] = []  # (group or repeat, xpath) of the open containers
 
     def current_repeat() -> str:
-        for kind, path in reversed(stack):
-            if kind == "repeat":
-                return path
-        return ""
+        return next((path for kind, path in reversed(stack) if kind == "repeat"), "")
 
     for row in content.get("survey") or []:
-        qtype = " ".join(str(row.get("type", "")).split())
-        if qtype in ("begin group", "end group", "begin repeat", "end repeat"):
-            qtype = qtype.replace(" ", "_")  # unexpanded content of older versions
-        name = row.get("name") or row.get("$autoname")
+        kind, list_name, or_other = question_type(row)
+        name = row.get("$autoname") or row.get("name")
         xpath = row.get("$xpath") or (_xpath(stack, name) if name else None)
-        if qtype == "begin_group":
-            stack.append(("group", xpath or ""))
+        if kind in ("begin_group", "begin_repeat"):
+            if kind == "begin_repeat" and name:
+                yield Repeat(xpath, name, current_repeat())
+            stack.append((kind.removeprefix("begin_"), xpath or ""))
             continue
-        if qtype == "begin_repeat":
-            if name:
-                yield ("repeat", xpath, name, current_repeat())
-            stack.append(("repeat", xpath or ""))
-            continue
-        if qtype in ("end_group", "end_repeat"):
+        if kind in ("end_group", "end_repeat"):
             if stack:
                 stack.pop()
             continue
-        if qtype in SKIPPED or not name:
+        if kind == "skip" or not name:
             continue
-        base = qtype.split(" ")[0]
-        list_name = row.get("select_from_list_name") or (qtype.split(" ")[1] if " " in qtype else None)
-        yield ("question", xpath, name, current_repeat(), KINDS.get(base, "text"), list_name,
-               row.get("label"))
+        if str(row.get("type")) == "audit":
+            xpath = "meta/audit"
+        yield Question(xpath, name, current_repeat(), kind, list_name, row.get("label"))
+        if or_other:
+            yield Question(f"{xpath}_other", f"{name}_other", current_repeat(), "text", None, None)
 
 
-def _unique_table(name: str, xpath: str, form_id: str, taken: set[str]) -> str:
-    """A repeat's table name; the repeat's path joined by '__' when another repeat has the name."""
-    if name in taken:
-        name = f"repeat_{safe_name(form_id)}__{safe_name(xpath.replace('/', '__'))}"
-    while name in taken:
-        name += "_"
-    taken.add(name)
-    return name
+def _same_repeat(tables: dict[str, _Draft], parent: str, name: str, paths: set[str]) -> str | None:
+    """The table of a repeat with this name and parent that this version does not have under
+    another path: the same repeat, moved into or out of a group."""
+    same = [key for key, t in tables.items()
+            if t.parent == parent and t.name == name and not paths & set(t.paths)]
+    return same[0] if len(same) == 1 else None
+
+
+def _why(known: dict[str, Any], new: dict[str, Any], twice: bool) -> str:
+    first, second = known["keys"][0], new["keys"][0]
+    if twice:
+        return f"'{first}' and '{second}' are both in one version"
+    return f"'{first}' is {known['kind']}, '{second}' is {new['kind']}"
+
+
+def _add_choices(choices: dict[str, list[tuple[str, dict[str, str]]]], content: dict[str, Any],
+                 langs: tuple[str, ...]) -> None:
+    """Union the content's choices into ``choices`` (the newer label wins); a list used by an
+    ``or_other`` select gets pyxform's ``other`` choice."""
+    for choice in content.get("choices") or []:
+        name = str(choice.get("name") or choice.get("$autovalue"))
+        known = choices.setdefault(choice.get("list_name"), [])
+        if all(existing != name for existing, _ in known):
+            known.append((name, _labels(choice.get("label"), langs)))
+    for row in content.get("survey") or []:
+        _kind_, list_name, or_other = question_type(row)
+        other = xlsform.OR_OTHER_CHOICE["name"]
+        if or_other and list_name and all(c != other for c, _ in choices.setdefault(list_name, [])):
+            choices[list_name].append((other, dict.fromkeys(langs, xlsform.OR_OTHER_CHOICE["label"])))
 
 
 def _xpath(stack: list[tuple[str, str]], name: str) -> str:
     return f"{stack[-1][1]}/{name}" if stack and stack[-1][1] else name
 
 
-def _unique(name: str, xpath: str, used: set[str]) -> str:
-    """The question name as column; the group path joined by '__' when the name is taken."""
-    column = name if name not in used else xpath.replace("/", "__")
-    used.add(column)
+def _column(name: str, xpath: str, used: set[str]) -> str:
+    """The question name as column; when another column of the table has it (DuckDB compares
+    names without case), the group path joined by '__', then a number."""
+    candidates = [name, xpath.replace("/", "__")]
+    column = next((c for c in candidates if c.lower() not in used), None)
+    n = 2
+    while column is None:
+        column = f"{name}__{n}" if f"{name}__{n}".lower() not in used else None
+        n += 1
+    used.add(column.lower())
     return column
 
 

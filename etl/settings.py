@@ -4,6 +4,9 @@ Keys: ``KOBO_URL``, ``KOBO_TOKEN``, ``AIMAK_WAREHOUSE``, ``AIMAK_OUT``, ``AIMAK_
 ``AIMAK_ATTACHMENTS`` (1: every sync also downloads photos and audio). An optional
 ``aimak.toml`` in the working directory may hold the same keys (lower case) except the token, which
 only ever comes from the environment. The environment wins over the file.
+
+It also answers, without importing Prefect, whether this machine reports to a Prefect API
+(:func:`prefect_api_url`): the command line runs a command as a Prefect flow run only then.
 """
 
 from __future__ import annotations
@@ -45,11 +48,21 @@ class Settings:
         _check(updated)
         return updated
 
+    def require_token(self) -> str:
+        """The API token, or a :class:`ConfigError` saying how to set it."""
+        if not self.kobo_token:
+            raise ConfigError("KOBO_TOKEN is not set: export the API key of the KoboToolbox "
+                              "account (Account settings → Security → API key) as KOBO_TOKEN.")
+        return self.kobo_token
+
 
 def load_settings(
-    environ: Mapping[str, str] | None = None, config_file: Path | None = None
+    environ: Mapping[str, str] | None = None, config_file: Path | None = None,
+    **overrides: object,
 ) -> Settings:
-    """Read settings from ``aimak.toml`` (if present) and the environment, then check them."""
+    """Read settings from ``aimak.toml`` (if present) and the environment, apply the non-None
+    ``overrides`` (command-line options: they win, so a bad variable they replace is no error),
+    then check them."""
     env = os.environ if environ is None else environ
     values: dict[str, str] = {}
     path = config_file if config_file is not None else Path("aimak.toml")
@@ -67,6 +80,8 @@ def load_settings(
         attachments=_switch(values.get("aimak_attachments", "0"),
                             "AIMAK_ATTACHMENTS (or aimak_attachments in aimak.toml)"),
     )
+    settings = replace(settings, **{key: value for key, value in overrides.items()
+                                    if value is not None})
     _check(settings)
     return settings
 
@@ -103,6 +118,21 @@ def _check(settings: Settings) -> None:
         raise ConfigError(
             f"AIMAK_LANG is {settings.lang!r}; set it to one of {', '.join(LANGUAGES)}."
         )
+    _check_warehouse(Path(settings.warehouse))
+
+
+def _check_warehouse(path: Path) -> None:
+    """The warehouse must be a file in a folder: refuse a folder, or a path under a file."""
+    named = f"the warehouse path {str(path)!r} (AIMAK_WAREHOUSE or --warehouse)"
+    if path.is_dir():
+        raise ConfigError(f"{named} is a folder. Fix: name a file in it, e.g. "
+                          f"{str(path / 'warehouse.duckdb')!r}.")
+    for folder in path.parents:  # the nearest one that exists must be a folder
+        if folder.is_dir():
+            return
+        if folder.exists():
+            raise ConfigError(f"{named}: {str(folder)!r} is a file, not a folder. Fix: point it at "
+                              "a file inside a folder, e.g. 'data/warehouse.duckdb'.")
 
 
 def check_server_url(url: str, name: str = "server URL") -> str:
@@ -137,3 +167,36 @@ def toolchain_paths(environ: Mapping[str, str] | None = None) -> tuple[Path | No
     java_home = Path(env["JAVA_HOME"]) if env.get("JAVA_HOME") else None
     cache = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return java_home, cache
+
+
+def prefect_api_url(environ: Mapping[str, str] | None = None, workdir: Path = Path(".")) -> str | None:
+    """The Prefect API this machine reports to, read the way Prefect reads it but without
+    importing Prefect (a second of start-up): ``PREFECT_API_URL`` in the environment, then
+    ``[api] url`` in ``prefect.toml`` of the working directory, then ``PREFECT_API_URL`` of the
+    active profile (``PREFECT_PROFILE``, else ``active`` in ``profiles.toml`` under
+    ``PREFECT_PROFILES_PATH``, ``PREFECT_HOME`` or ``~/.prefect``). None when none is set: Prefect
+    would then start a temporary server of its own for each run."""
+    env = os.environ if environ is None else environ
+    if env.get("PREFECT_API_URL"):
+        return env["PREFECT_API_URL"]
+    api = _toml_or_empty(workdir / "prefect.toml").get("api")
+    if isinstance(api, dict) and api.get("url"):
+        return str(api["url"])
+    if env.get("PREFECT_PROFILES_PATH"):
+        profiles_path = Path(env["PREFECT_PROFILES_PATH"])
+    else:
+        home = Path(env["PREFECT_HOME"]) if env.get("PREFECT_HOME") else Path.home() / ".prefect"
+        profiles_path = home / "profiles.toml"
+    profiles = _toml_or_empty(profiles_path)
+    active = env.get("PREFECT_PROFILE") or profiles.get("active")
+    profile = (profiles.get("profiles") or {}).get(active) if isinstance(active, str) else None
+    url = profile.get("PREFECT_API_URL") if isinstance(profile, dict) else None
+    return str(url) if url else None
+
+
+def _toml_or_empty(path: Path) -> dict:
+    """A TOML file's content; empty when it is missing or unreadable (Prefect only warns then)."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}

@@ -111,14 +111,17 @@ class FormSyncResult:
     submissions: int | None = None
     rebuilt: bool = False
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # about the form's tables (schema_notes)
 
     def summary(self) -> str:
         live = "" if self.submissions is None else f", {self.submissions} live"
         restored = f", {self.restored} restored" if self.restored else ""
         refused = f" ({self.held_back} deletions refused)" if self.refused else ""
+        notes = "".join(f"\n  note: {note} (see the schema_notes table)" for note in self.notes)
         return (f"{self.form_id}: {self.new} new, {self.edited} edited, {self.deleted} deleted"
                 f"{refused}{restored}, {self.validation_changed} validation changes, "
-                f"{self.quarantined} quarantined{live} ({self.pages} pages, {self.seconds:.1f} s)")
+                f"{self.quarantined} quarantined{live} ({self.pages} pages, {self.seconds:.1f} s)"
+                f"{notes}")
 
 
 def deployed_assets(client: KoboClient, form: str | None = None) -> list[dict[str, Any]]:
@@ -190,6 +193,7 @@ def sync_form(client: KoboClient, store: SyncStore, asset: dict[str, Any],
     _reconcile(client, store, asset, after, confirm_deletions, result)
 
     schema = form_schema(form_id, asset, older_contents=_older_contents(client, store, asset))
+    result.notes = [note.text() for note in schema.notes]
     if full_refresh or store.needs_rebuild(schema):
         built = store.rebuild(schema)
         result.submissions, result.rebuilt = built.submissions, True

@@ -1,8 +1,11 @@
 """The ``aimak`` command line: a thin veneer over the Python API.
 
-Each command parses its options, calls one library function and reports. Library code raises
-:class:`aimak.errors.AimakError`; this module turns it into one message on stderr and exit code 1.
-Heavy imports (Prefect, pandas, pyxform) happen inside the commands so ``aimak --help`` is quick.
+Each command parses its options, resolves and checks the settings (before anything slow starts),
+calls one stage (``flows.stages``) directly or as a Prefect flow run (``flows.runner`` decides),
+and prints its summary. One place, :class:`Veneer`, reports: an :class:`AimakError` becomes one
+message on stderr and exit status 1, Ctrl-C the resume message and 130 (``flows.interrupt``);
+anything else is a bug and keeps its traceback. Heavy imports (Prefect, pandas, pyxform) happen
+inside the commands, so ``aimak --help`` and the direct commands are quick.
 """
 
 from __future__ import annotations
@@ -10,13 +13,42 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from aimak.errors import AimakError
+from flows import interrupt
+
+if TYPE_CHECKING:
+    from click import Context
+
+    from etl.settings import Settings
+
+
+class Veneer(TyperGroup):
+    """The one place where errors become exit statuses, for every command and sub-command."""
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            with interrupt.prompt_interrupt():
+                return super().invoke(ctx)
+        except Exception as err:
+            if interrupt.interrupted():  # raised by the interrupt (DuckDB: "Query interrupted")
+                interrupt.announce()
+                raise typer.Exit(code=interrupt.EXIT_STATUS) from None
+            if isinstance(err, AimakError):
+                typer.echo(f"error: {err}", err=True)
+                raise typer.Exit(code=1) from None
+            raise  # a bug: its traceback is shown
+        except KeyboardInterrupt:
+            interrupt.announce()
+            raise typer.Exit(code=interrupt.EXIT_STATUS) from None
+
 
 app = typer.Typer(
+    cls=Veneer,
     help="Aimak: study definition -> ODK forms -> KoboToolbox -> warehouse -> gap scores -> Excel.",
     no_args_is_help=True,
     add_completion=False,
@@ -28,11 +60,21 @@ app.add_typer(forms_app, name="forms")
 DEFAULT_DEFINITION = Path("forms/indicators.yaml")
 DEFAULT_GEOGRAPHY = Path("forms/geography.csv")
 DEFAULT_FORMS_DIR = Path("forms/xlsform")
+PREFECT_HELP = ("Run as a Prefect flow run even when no Prefect API is configured (it is one "
+                "anyway when PREFECT_API_URL or the active Prefect profile names an API).")
+WarehouseOption = Annotated[Path | None, typer.Option(help="DuckDB warehouse (default: AIMAK_WAREHOUSE).")]
+PrefectOption = Annotated[bool, typer.Option("--prefect", help=PREFECT_HELP)]
 
 
-def _fail(err: AimakError) -> None:
-    typer.echo(f"error: {err}", err=True)
-    raise typer.Exit(code=1)
+def _settings(warehouse: Path | None = None, token: bool = True) -> Settings:
+    """The settings, checked now (a bad KOBO_URL, warehouse path or missing token fails here,
+    in a fraction of a second, before any stage or Prefect starts)."""
+    from etl.settings import load_settings
+
+    settings = load_settings(warehouse=warehouse)
+    if token:
+        settings.require_token()
+    return settings
 
 
 @forms_app.command("build")
@@ -54,11 +96,7 @@ def forms_build(
     """
     from forms.build import build_forms
 
-    try:
-        result = build_forms(definition, geography, out, validate=validate)
-    except AimakError as err:
-        _fail(err)
-    typer.echo(result.summary())
+    typer.echo(build_forms(definition, geography, out, validate=validate).summary())
 
 
 @forms_app.command("deploy")
@@ -66,31 +104,30 @@ def forms_deploy(
     forms_dir: Annotated[
         Path, typer.Option("--forms", help="Folder of generated XLSForms.")
     ] = DEFAULT_FORMS_DIR,
-    warehouse: Annotated[
-        Path | None, typer.Option(help="DuckDB warehouse (default: AIMAK_WAREHOUSE).")
-    ] = None,
+    warehouse: WarehouseOption = None,
+    prefect: PrefectOption = False,
 ) -> None:
     """Upload and deploy every form to KOBO_URL; redeploy only the forms that changed.
 
     Example: KOBO_URL=https://kf.kobotoolbox.org KOBO_TOKEN=... aimak forms deploy
     """
-    from flows.deploy import deploy_forms_flow
+    settings = _settings(warehouse)  # before the heavier imports below
+    from flows import runner, stages
 
-    try:
-        results = deploy_forms_flow(str(forms_dir), str(warehouse) if warehouse else None)
-    except AimakError as err:
-        _fail(err)
-    for r in results:
-        typer.echo(f"{r.form_id}: {r.action} (asset {r.asset_uid}, form version {r.form_version}, "
-                   f"server version {r.version_id})")
+    if runner.runs_as_flow(prefect):
+        stages.check_server(settings)
+        from flows.deploy import deploy_forms_flow
+
+        result = runner.call_flow(deploy_forms_flow, str(forms_dir), str(settings.warehouse))
+    else:
+        result = stages.deploy(settings, forms_dir)
+    typer.echo(result.summary())
 
 
 @app.command("sync")
 def sync(
     form: Annotated[str | None, typer.Option(help="Only this form id (default: every deployed form).")] = None,
-    warehouse: Annotated[
-        Path | None, typer.Option(help="DuckDB warehouse (default: AIMAK_WAREHOUSE).")
-    ] = None,
+    warehouse: WarehouseOption = None,
     full_refresh: Annotated[bool, typer.Option(
         "--full-refresh", help="Start the form named by --form over: pull every submission again "
         "and rebuild its tables (earlier raw rows are kept).")] = False,
@@ -102,24 +139,29 @@ def sync(
         "--attachments/--no-attachments",
         help="Also download each submission's photos, audio and other files, once, into "
              "'attachments/' beside the warehouse (default: AIMAK_ATTACHMENTS, off).")] = None,
+    prefect: PrefectOption = False,
 ) -> None:
     """Pull new, edited and deleted submissions of every deployed form into the warehouse.
 
     Example: aimak sync --form citizen_survey --attachments
     """
-    from flows.sync import sync_flow
+    settings = _settings(warehouse)  # before the heavier imports below
+    from etl.sync import check_scope
 
-    try:
-        results = sync_flow(form, str(warehouse) if warehouse else None,
-                            full_refresh=full_refresh, confirm_deletions=confirm_deletions,
-                            attachments=attachments)
-    except AimakError as err:
-        _fail(err)
-    if not results:
-        typer.echo("no deployed form found on the server: run 'aimak forms deploy' first.")
-    quarantined = sum(r.quarantined for r in results)
-    if quarantined:
-        typer.echo(f"{quarantined} record(s) quarantined: see the 'quarantine' table for the reasons.")
+    check_scope(form, full_refresh, confirm_deletions)
+    from flows import runner, stages
+
+    options = {"full_refresh": full_refresh, "confirm_deletions": confirm_deletions,
+               "attachments": attachments}
+    if runner.runs_as_flow(prefect):
+        stages.check_server(settings)
+        from flows.sync import sync_flow
+
+        result = runner.call_flow(sync_flow, form, str(settings.warehouse), **options)
+    else:
+        result = stages.sync(settings, form, **options)
+    typer.echo(result.summary())
+    result.raise_for_refusals()
 
 
 @app.command("server")
@@ -178,10 +220,7 @@ def server(
             typer.echo("    aimak forms build && aimak forms deploy")
         typer.echo("Press Ctrl+C to stop.")
 
-    try:
-        serve(host, port, data, username, password, token, legacy, faults, on_ready=announce)
-    except AimakError as err:
-        _fail(err)
+    serve(host, port, data, username, password, token, legacy, faults, on_ready=announce)
 
 
 @app.command("simulate")
@@ -223,41 +262,38 @@ def simulate(
     (a follow-up: deploy forms built with study.round r2027_followup, then
     aimak simulate --round r2027_followup --out out/simulate-r2027)
     """
-    from etl.settings import check_server_url, load_settings
+    from etl.settings import check_server_url
     from fieldsim.simulate import simulate as run_simulation
 
-    try:
-        settings = load_settings()
-        url = check_server_url(server_url or settings.kobo_url, "--server")
-        key = token or settings.kobo_token
-        phone_url = check_server_url(openrosa_url, "--openrosa-url") if openrosa_url else None
-        if not key and not (username and password):
-            raise AimakError("no credentials: set KOBO_TOKEN (or pass --token), or pass --username "
-                             "and --password.")
-        # only what was given: simulate()'s own defaults otherwise
-        tuning = {name: value for name, value in
-                  (("fill_threads", fill_threads), ("workers", workers),
-                   ("round_code", round_code)) if value is not None}
-        if sys.stdout.isatty():
-            from rich.progress import Progress
+    settings = _settings(token=False)
+    url = check_server_url(server_url or settings.kobo_url, "--server")
+    key = token or settings.kobo_token
+    phone_url = check_server_url(openrosa_url, "--openrosa-url") if openrosa_url else None
+    if not key and not (username and password):
+        raise AimakError("no credentials: set KOBO_TOKEN (or pass --token), or pass --username "
+                         "and --password.")
+    # only what was given: simulate()'s own defaults otherwise
+    tuning = {name: value for name, value in
+              (("fill_threads", fill_threads), ("workers", workers), ("round_code", round_code))
+              if value is not None}
+    if sys.stdout.isatty():
+        from rich.progress import Progress
 
-            with Progress(transient=True) as bar:
-                tasks: dict[str, object] = {}
+        with Progress(transient=True) as bar:
+            tasks: dict[str, object] = {}
 
-                def show(stage: str, done: int, total: int) -> None:
-                    if stage not in tasks:
-                        tasks[stage] = bar.add_task(stage, total=total)
-                    bar.update(tasks[stage], completed=done, total=total)
+            def show(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
 
-                result = run_simulation(url, key, respondents=respondents, seed=seed, out_dir=out,
-                                        username=username, password=password, on_progress=show,
-                                        openrosa_url=phone_url, **tuning)
-        else:
             result = run_simulation(url, key, respondents=respondents, seed=seed, out_dir=out,
-                                    username=username, password=password, openrosa_url=phone_url,
-                                    **tuning)
-    except AimakError as err:
-        _fail(err)
+                                    username=username, password=password, on_progress=show,
+                                    openrosa_url=phone_url, **tuning)
+    else:
+        result = run_simulation(url, key, respondents=respondents, seed=seed, out_dir=out,
+                                username=username, password=password, openrosa_url=phone_url,
+                                **tuning)
     typer.echo(result.summary())
 
 
@@ -266,21 +302,20 @@ def run(
     definition: Annotated[Path, typer.Option(help="The study definition (YAML).")] = DEFAULT_DEFINITION,
     geography: Annotated[Path, typer.Option(help="The geography (CSV).")] = DEFAULT_GEOGRAPHY,
     forms_dir: Annotated[Path, typer.Option("--forms", help="Folder for the generated forms.")] = DEFAULT_FORMS_DIR,
-    warehouse: Annotated[
-        Path | None, typer.Option(help="DuckDB warehouse (default: AIMAK_WAREHOUSE).")
-    ] = None,
+    warehouse: WarehouseOption = None,
 ) -> None:
     """The whole pipeline as one Prefect flow run: build, deploy what changed, sync.
 
     Example: aimak run
     """
+    settings = _settings(warehouse)  # before the heavier imports below
+    from flows import runner, stages
+
+    stages.check_server(settings)  # a wrong URL or token fails before Prefect starts
     from flows.pipeline import run_flow
 
-    try:
-        result = run_flow(str(definition), str(geography), str(forms_dir),
-                          str(warehouse) if warehouse else None)
-    except AimakError as err:
-        _fail(err)
+    result = runner.call_flow(run_flow, str(definition), str(geography), str(forms_dir),
+                              str(settings.warehouse))
     typer.echo(result.summary())
 
 
@@ -291,31 +326,39 @@ def demo(
     respondents: Annotated[int | None, typer.Option(
         help="Citizen interviews in total (default: the sample plan's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulated fieldwork.")] = 2026,
+    prefect: PrefectOption = False,
 ) -> None:
     """The embedded default, end to end: local server, forms built and deployed, simulated
     fieldwork, sync into the warehouse; outputs in OUT.
 
     Example: aimak demo --respondents 600
     """
-    from flows.demo import demo_flow
+    from flows import runner, stages
 
-    try:
-        result = demo_flow(str(out), respondents, seed)
-    except AimakError as err:
-        _fail(err)
+    interrupt.say_on_interrupt(interrupt.DEMO_MESSAGE)
+    if runner.runs_as_flow(prefect):
+        from flows.demo import demo_flow
+
+        result = runner.call_flow(demo_flow, str(out), respondents, seed)
+    else:
+        result = stages.demo(out, respondents, seed)
     typer.echo(result.summary())
 
 
 def main() -> None:
     """Console-script entry point."""
-    # Prefect phones home unless told not to; the pipeline works offline.
+    # Prefect phones home unless told not to; the pipeline works offline. Set before Prefect is
+    # imported, and inherited by the temporary server it starts.
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect gives its temporary server 20 s to start, too little on a busy 2-core laptop
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     try:
         app()
-    except AimakError as err:  # pragma: no cover - commands catch their own
-        typer.echo(f"error: {err}", err=True)
-        sys.exit(1)
+    except SystemExit as done:
+        if done.code == interrupt.EXIT_STATUS:
+            interrupt.exit_now()  # the work has unwound; skip the interpreter's slow shutdown
+        raise
 
 
 if __name__ == "__main__":

@@ -1,34 +1,18 @@
-"""What the flows share: settings, opening the client and the warehouse, the retry rule, and
-the terminal progress bar. Wiring only."""
+"""What the stages and the flows share: opening the client, naming the warehouse in use, and the
+terminal progress bar. Wiring only, and no Prefect import: a command that does not run as a
+Prefect flow run never pays for importing it."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from prefect.states import State
-
-from aimak.errors import KoboUnavailableError
 from etl.kobo import KoboClient
-from etl.settings import Settings, load_settings
-
-
-def settings_with(**overrides: Any) -> Settings:
-    """Settings from the environment and aimak.toml, with the non-secret overrides applied."""
-    return load_settings().with_overrides(**overrides)
-
-
-def retry_on_io(task: Any, task_run: Any, state: State) -> bool:
-    """Prefect retry rule: only network and server faults are worth another try, never a 4xx."""
-    try:
-        state.result()
-    except (KoboUnavailableError, ConnectionError, TimeoutError):
-        return True
-    except Exception:
-        return False
-    return False
+from etl.settings import Settings
 
 
 @contextmanager
@@ -38,6 +22,27 @@ def client_for(settings: Settings) -> Iterator[KoboClient]:
         yield client
     finally:
         client.close()
+
+
+@dataclass(frozen=True)
+class WarehouseInUse:
+    """The warehouse a command works on, and whether the command created it: a mistyped
+    ``AIMAK_WAREHOUSE`` would otherwise start an empty warehouse and a full sync unnoticed."""
+
+    path: Path
+    new: bool
+
+    @classmethod
+    def at(cls, path: Path) -> WarehouseInUse:
+        """Call before the first connection: a file that is not there yet is a new warehouse."""
+        path = Path(path)
+        return cls(path.absolute(), not path.exists())
+
+    def summary(self) -> str:
+        if self.new:
+            return (f"warehouse: {self.path} (new: created by this command; if you meant an "
+                    "existing one, check AIMAK_WAREHOUSE or --warehouse)")
+        return f"warehouse: {self.path}"
 
 
 @contextmanager

@@ -1,47 +1,24 @@
-"""The ``deploy_forms`` flow: build checks, upload, deploy or redeploy, record in the warehouse.
+"""The ``aimak-deploy-forms`` Prefect flow: :func:`flows.stages.deploy` as a flow run.
 
-Each form's deployment is recorded as soon as that form is done, so a failure on a later form
-keeps the records of the earlier ones (and the next run finds them unchanged).
+Settings are resolved inside the run (the token never becomes a flow parameter, which Prefect
+stores). No Prefect retries: the HTTP layer is the one retry layer, bounded in time, and a
+deploy run that failed is simply run again (each form is recorded as soon as it is done).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow, get_run_logger
 
-from etl.deploy import UNCHANGED, Deployed, deploy_forms
-from flows.common import client_for, retry_on_io, settings_with
-from warehouse.db import connect
-from warehouse.store import record_deployment, recorded_deployments
+from etl.settings import load_settings
+from flows import stages
 
 
-def _recorded(warehouse: Path) -> dict[str, Deployed]:
-    with connect(warehouse) as conn:
-        return {form_id: Deployed(form_id, *values, "recorded")
-                for form_id, values in recorded_deployments(conn).items()}
-
-
-def _recorder(warehouse: Path, recorded: dict[str, Deployed]):
-    def record(result: Deployed) -> None:
-        if result.action == UNCHANGED and result.form_id in recorded:
-            return  # nothing new to keep
-        with connect(warehouse) as conn:  # opened per form: the file stays free between forms
-            record_deployment(conn, result.form_id, result.asset_uid, result.form_version,
-                              result.version_id, result.action)
-    return record
-
-
-@task(retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_on_io, cache_policy=NO_CACHE)
-def deploy_all(forms_dir: Path, warehouse: Path) -> list[Deployed]:
-    recorded = _recorded(warehouse)  # read again on a retry: it holds what the last try did
-    with client_for(settings_with(warehouse=warehouse)) as client:
-        return deploy_forms(client, forms_dir, recorded, on_form=_recorder(warehouse, recorded))
-
-
-@flow(name="aimak-deploy-forms", log_prints=True)
-def deploy_forms_flow(forms_dir: str = "forms/xlsform", warehouse: str | None = None) -> list[Deployed]:
+@flow(name="aimak-deploy-forms")
+def deploy_forms_flow(forms_dir: str = "forms/xlsform", warehouse: str | None = None) -> stages.DeployRun:
     """Upload and deploy every form in ``forms_dir``; record deployed versions in the warehouse."""
-    settings = settings_with(warehouse=Path(warehouse) if warehouse else None)
-    return deploy_all(Path(forms_dir), settings.warehouse)
+    settings = load_settings(warehouse=Path(warehouse) if warehouse else None)
+    result = stages.deploy(settings, Path(forms_dir))
+    get_run_logger().info(result.summary())
+    return result

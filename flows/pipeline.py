@@ -3,15 +3,14 @@ changed, sync the submissions. Scoring and reports join here as they are built."
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from etl.deploy import Deployed
-from etl.sync import FormSyncResult
 from flows.deploy import deploy_forms_flow
+from flows.stages import DeployRun, SyncRun
 from flows.sync import sync_flow
 from forms.build import BuildResult, build_forms
 
@@ -19,13 +18,14 @@ from forms.build import BuildResult, build_forms
 @dataclass
 class RunResult:
     build: BuildResult
-    deployed: list[Deployed]
-    synced: list[FormSyncResult] = field(default_factory=list)
+    deployed: DeployRun
+    synced: SyncRun
 
     def summary(self) -> str:
         lines = [self.build.summary()]
-        lines += [f"{d.form_id}: {d.action} (server version {d.version_id})" for d in self.deployed]
-        lines += [s.summary() for s in self.synced]
+        lines += [f"{d.form_id}: {d.action} (server version {d.version_id})"
+                  for d in self.deployed.deployed]
+        lines += [*self.synced.lines(), self.deployed.warehouse.summary()]
         return "\n".join(lines)
 
 
@@ -34,11 +34,13 @@ def build(definition: Path, geography: Path, forms_dir: Path) -> BuildResult:
     return build_forms(definition, geography, forms_dir, validate=True)
 
 
-@flow(name="aimak-run", log_prints=True)
+@flow(name="aimak-run")
 def run_flow(definition: str, geography: str, forms_dir: str, warehouse: str | None = None,
              progress: bool | None = None) -> RunResult:
     """Build → deploy → sync, each stage a plain function wired here."""
     built = build(Path(definition), Path(geography), Path(forms_dir))
     deployed = deploy_forms_flow(forms_dir, warehouse)
     synced = sync_flow(None, warehouse, progress)
-    return RunResult(built, deployed, synced)
+    result = RunResult(built, deployed, synced)
+    get_run_logger().info(result.summary())
+    return result

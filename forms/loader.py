@@ -544,9 +544,18 @@ class _Reader:
                     groups[str(key)] = count
         teams: list[Team] = []
         enumerators: dict[str, int] = {}
+        codes: dict[str, int] = {}  # team code -> its line
+        assigned: dict[str, str] = {}  # municipality -> the team it is in
         for f, _line, item in self.c.items(self.c.sequence(node, "teams", p), f"{p}.teams"):
             self.c.unknown_keys(item, f, {"code", "supervisor", "enumerators", "municipalities"})
             code = self.c.code(item, "code", f, CHOICE_CODE_RE, "letters, digits, '_'")
+            if code is not None and code in codes:
+                self.c.add(item.line_of("code"), f"{f}.code", code,
+                           f"the team code is already used (line {codes[code]})",
+                           "give each team its own code, e.g. the next number")
+                code = None  # not planned twice
+            elif code is not None:
+                codes[code] = item.line_of("code")
             supervisor = self.c.code(item, "supervisor", f, CHOICE_CODE_RE, "letters, digits, '_'")
             names = []
             for key in ("enumerators", "municipalities"):
@@ -555,6 +564,13 @@ class _Reader:
                 if seq is not None and not values:
                     self.c.add(seq.line, f"{f}.{key}", [], "is empty", f"list at least one of the team's {key}")
                 names.append(values)
+            for municipality in names[1]:
+                if municipality in assigned:
+                    self.c.add(item.line_of("municipalities"), f"{f}.municipalities", municipality,
+                               f"the municipality is already assigned to team {assigned[municipality]}",
+                               "a municipality belongs to one team: remove it from one of them")
+                elif code is not None:
+                    assigned[municipality] = code
             for enumerator in names[0]:
                 if not CHOICE_CODE_RE.match(enumerator):
                     self.c.add(item.line_of("enumerators"), f"{f}.enumerators", enumerator,

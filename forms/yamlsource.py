@@ -6,6 +6,7 @@ lists it builds. Duplicate keys, which PyYAML would silently overwrite, are repo
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -81,12 +82,7 @@ def load_yaml(path: Path) -> tuple[object | None, list[Issue]]:
     try:
         document = loader.get_single_data()
     except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark else None
-        snippet = text.splitlines()[line - 1].strip() if line and line <= len(text.splitlines()) else ""
-        return None, [Issue(name, line, "yaml", snippet, f"malformed YAML: {err.problem}",
-                            "check the indentation and quoting of this line (a colon in a text "
-                            "needs the text in quotes)")]
+        return None, [_syntax_issue(name, text.splitlines(), err)]
     except yaml.YAMLError as err:
         return None, [Issue(name, None, "yaml", str(err), "malformed YAML", "fix the YAML syntax")]
     finally:
@@ -97,3 +93,45 @@ def load_yaml(path: Path) -> tuple[object | None, list[Issue]]:
         for key, line, first in loader.duplicates
     ]
     return document, issues
+
+
+def _syntax_issue(name: str, lines: list[str], err: yaml.MarkedYAMLError) -> Issue:
+    """The issue for malformed YAML, at the line to fix: PyYAML notices an unclosed quote only
+    where the text it swallowed stops making sense, often lines later."""
+    mark = err.problem_mark or err.context_mark
+    line = mark.line + 1 if mark else None
+    opened = _unclosed_quote_line(lines, err)
+    if opened is not None:
+        return Issue(name, opened, "yaml", _line_text(lines, opened),
+                     f"a quote opened on this line is never closed (the YAML reader stumbled "
+                     f"at line {line}: {err.problem})",
+                     'close the quote on this line, e.g. ru: "Вода"')
+    return Issue(name, line, "yaml", _line_text(lines, line), f"malformed YAML: {err.problem}",
+                 "check the indentation and quoting of this line (a colon in a text needs the "
+                 "text in quotes)")
+
+
+_DOUBLE_QUOTE = re.compile(r'(?<!\\)"')
+_SINGLE_QUOTE_OPENS = re.compile(r"(^|[:\[{,-])\s*'")
+
+
+def _unclosed_quote_line(lines: list[str], err: yaml.MarkedYAMLError) -> int | None:
+    """The line (1-based) where a quote is opened and not closed, when that explains the error:
+    the start of the quoted scalar PyYAML was scanning, or else the last line between the
+    construct PyYAML was parsing and the place it failed with an odd number of quotes."""
+    if err.context and "quoted scalar" in err.context and err.context_mark:
+        return err.context_mark.line + 1
+    if err.problem_mark is None:
+        return None
+    last = err.problem_mark.line + 1
+    first = err.context_mark.line + 1 if err.context_mark else last
+    for number in range(min(last, len(lines)), max(first, 1) - 1, -1):
+        text = lines[number - 1]
+        doubles = len(_DOUBLE_QUOTE.findall(text))
+        if doubles % 2 or (_SINGLE_QUOTE_OPENS.search(text) and text.count("'") % 2):
+            return number
+    return None
+
+
+def _line_text(lines: list[str], number: int | None) -> str:
+    return lines[number - 1].strip() if number and number <= len(lines) else ""

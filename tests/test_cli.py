@@ -195,26 +195,36 @@ def test_server__restart_keeps_the_password__another_accounts_token_exits_1(tmp_
     assert "already belongs to the account 'team1'" in refused.stderr and token not in refused.stderr
 
 
-def test_sync__full_refresh_and_confirm_deletions_reach_the_flow_and_a_refusal_exits_1(monkeypatch):
-    import flows.sync
+def test_sync__full_refresh_and_confirm_deletions_reach_the_stage_and_a_refusal_exits_1(monkeypatch):
+    from types import SimpleNamespace
+
+    import flows.stages
     from aimak.errors import DeletionsRefusedError
 
     calls = []
 
-    def flow(form, warehouse, **options):
-        calls.append((form, warehouse, options))
-        if not options["confirm_deletions"]:
-            raise DeletionsRefusedError("household: the sync would delete 30 of its 30 live submissions")
-        return []
+    def stage(settings, form, **options):
+        calls.append((form, options))
 
-    monkeypatch.setattr(flows.sync, "sync_flow", flow)
+        def refusals() -> None:
+            if not options["confirm_deletions"]:
+                raise DeletionsRefusedError("household: the sync would delete 30 of its 30 live "
+                                            "submissions")
+        return SimpleNamespace(summary=lambda: "household: 0 new", raise_for_refusals=refusals)
+
+    monkeypatch.setattr(flows.stages, "sync", stage)
+    monkeypatch.setenv("KOBO_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("KOBO_TOKEN", "t0ken")
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
     refused = runner.invoke(app, ["sync", "--form", "household", "--full-refresh"])
     assert refused.exit_code == 1
-    assert refused.output.strip() == "error: household: the sync would delete 30 of its 30 live submissions"
+    # the summary first, then the refusal as the one error line
+    assert refused.output.strip().splitlines() == [
+        "household: 0 new", "error: household: the sync would delete 30 of its 30 live submissions"]
     confirmed = runner.invoke(app, ["sync", "--form", "household", "--confirm-deletions"])
     assert confirmed.exit_code == 0
-    assert calls == [("household", None, {"full_refresh": True, "confirm_deletions": False,
-                                           "attachments": None}),
-                     ("household", None, {"full_refresh": False, "confirm_deletions": True,
-                                           "attachments": None})]
+    assert calls == [("household", {"full_refresh": True, "confirm_deletions": False,
+                                    "attachments": None}),
+                     ("household", {"full_refresh": False, "confirm_deletions": True,
+                                    "attachments": None})]
     assert "--full-refresh" in runner.invoke(app, ["sync", "--help"]).output

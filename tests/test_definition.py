@@ -156,6 +156,16 @@ def _trim_order(d):
     d["method"]["weight_trim"] = {"low": 3, "high": 0.3}
 
 
+def _team_code_twice(d):
+    teams = d["sample_plan"]["teams"]
+    teams[1]["code"] = teams[0]["code"]
+
+
+def _municipality_in_two_teams(d):
+    teams = d["sample_plan"]["teams"]
+    teams[1]["municipalities"].append(teams[0]["municipalities"][0])
+
+
 def _duplicate_choice(d):
     scale = d["scales"]["satisfaction"]
     scale[1]["code"] = scale[0]["code"]
@@ -191,6 +201,8 @@ MISTAKES = [
     (_number_as_text, "method.gap_threshold", "not a number"),
     (_bad_applies_to, ".applies_to", "not a valid condition"),
     (_enumerator_in_two_teams, ".enumerators", "already in a team"),
+    (_team_code_twice, "teams[2].code", "team code is already used"),
+    (_municipality_in_two_teams, "teams[2].municipalities", "already assigned to team T1"),
     (_unknown_language, "name.uz", "not a language"),
     (_unit_bounds, ".target", "outside the range"),
     (_trim_order, "method.weight_trim", "smaller than high"),
@@ -254,6 +266,52 @@ def test_malformed_yaml__names_the_line(tmp_path):
     issue = caught.value.issues[0]
     assert issue.field == "yaml" and "malformed YAML" in issue.problem
     assert issue.line is not None and abs(issue.line - (index + 1)) <= 2
+
+
+def test_copied_team__its_code_is_reported_as_used_twice(definition_data, write_definition):
+    data = copy.deepcopy(definition_data)
+    teams = data["sample_plan"]["teams"]
+    teams.append(copy.deepcopy(teams[0]))  # a team block pasted twice
+    with pytest.raises(DefinitionError) as caught:
+        load_definition(write_definition(data))
+    first = caught.value.issues[0]
+    assert first.field == f"sample_plan.teams[{len(teams)}].code" and first.value == teams[0]["code"]
+    assert "the team code is already used (line " in first.problem
+
+
+UNCLOSED = {  # a definition with a quote left open, and the line of that quote
+    "flow mapping": ('scales:\n  x:\n    - {code: "a", label: {ru: "A, en: "B"}}\n'
+                     '    - {code: "c", label: {ru: "C", en: "D"}}\n', 3),
+    "block mapping": ('name:\n  ru: "Вода\n  ky: "Суу"\n  en: "Water"\nother: 1\n', 2),
+    "last value": ('name: 1\nother: "open\n', 2),
+    "single quote": ("name:\n  ru: 'x\n  en: 'y'\nother: 1\n", 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNCLOSED))
+def test_unclosed_quote__reported_at_its_own_line(tmp_path, case):
+    text, line = UNCLOSED[case]
+    path = tmp_path / "indicators.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DefinitionError) as caught:
+        load_definition(path)
+    issue = caught.value.issues[0]
+    assert issue.line == line, str(caught.value)
+    assert "a quote opened on this line is never closed" in issue.problem
+    assert issue.value == text.splitlines()[line - 1].strip()
+
+
+def test_unclosed_quote_in_the_bundled_definition__reported_at_its_line_not_where_yaml_stumbled(
+        tmp_path):
+    lines = BUNDLED_DEFINITION.read_text(encoding="utf-8").splitlines()
+    index = next(i for i, line in enumerate(lines) if line.strip().startswith("- {code:"))
+    lines[index] = lines[index][: lines[index].rindex('"')]  # the last quote of the line goes
+    path = tmp_path / "indicators.yaml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(DefinitionError) as caught:
+        load_definition(path)
+    issue = caught.value.issues[0]
+    assert issue.line == index + 1 and "never closed" in issue.problem, str(caught.value)
 
 
 def test_duplicate_yaml_key__is_reported_not_silently_overwritten(tmp_path):

@@ -7,7 +7,10 @@ from __future__ import annotations
 import pytest
 
 from aimak.errors import ConfigError
-from flows.demo import MARKER, OWN_PATHS, demo_flow, prepare_folder
+from flows.demo import demo_flow
+from flows.stages import DEMO_MARK as MARKER
+from flows.stages import DEMO_PATHS as OWN_PATHS
+from flows.stages import prepare_folder
 
 
 def tree(folder) -> dict[str, bytes | None]:
@@ -55,6 +58,14 @@ def test_earlier_demo_folder__only_the_demos_own_files_replaced(tmp_path):
     assert tree(out) == {MARKER: (out / MARKER).read_bytes(), "my-analysis.xlsx": b"kept"}
     assert (tmp_path / "elsewhere" / "precious").read_text() == "kept"  # a link is not followed
     assert set(OWN_PATHS) >= {"forms", "server", "simulation", "landing", "warehouse.duckdb"}
+
+
+def test_demo_folder_from_before_the_marker__holding_only_demo_paths__replaced(tmp_path):
+    out = tmp_path / "old"
+    (out / "simulation").mkdir(parents=True)
+    (out / "warehouse.duckdb").write_text("x")
+    prepare_folder(out)
+    assert list(tree(out)) == [MARKER]
 
 
 def test_a_file_given_as_the_folder__refused_and_kept(tmp_path):

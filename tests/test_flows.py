@@ -50,11 +50,14 @@ def test_deploy_then_sync_flows__warehouse_records_versions_and_submissions(
     warehouse = tmp_path / "w.duckdb"
     first = deploy_forms_flow(str(forms_dir), str(warehouse))
     again = deploy_forms_flow(str(forms_dir), str(warehouse))
-    assert [d.action for d in first] == ["created"] and [d.action for d in again] == ["unchanged"]
+    assert [d.action for d in first.deployed] == ["created"]
+    assert [d.action for d in again.deployed] == ["unchanged"]
+    assert first.warehouse.new and not again.warehouse.new
     with FormEngine() as engine:
         Field(local_kobo, engine, tmp_path).send(6, seed=8)
     synced = sync_flow(None, str(warehouse), False)
-    assert [(s.form_id, s.new) for s in synced] == [(FORM_ID, 6)]
+    assert [(s.form_id, s.new) for s in synced.forms] == [(FORM_ID, 6)]
+    assert synced.summary().endswith(f"warehouse: {warehouse}")
     conn = connect(warehouse)
     assert conn.execute("SELECT count(*) FROM form_deployments").fetchone() == (1,)
     assert conn.execute(f"SELECT count(*) FROM submissions_{FORM_ID}").fetchone() == (6,)
@@ -67,9 +70,10 @@ def test_run_flow__builds_deploys_and_syncs_the_bundled_study(prefect_harness, l
 
     result = run_flow(str(BUNDLED_DEFINITION), str(BUNDLED_GEOGRAPHY), str(tmp_path / "forms"),
                       str(tmp_path / "w.duckdb"), False)
-    assert [d.action for d in result.deployed] == ["created"] * 3
-    assert sorted(s.form_id for s in result.synced) == ["citizen_survey", "focus_group", "lsg_assessment"]
+    assert [d.action for d in result.deployed.deployed] == ["created"] * 3
+    assert sorted(s.form_id for s in result.synced.forms) == ["citizen_survey", "focus_group", "lsg_assessment"]
     assert "citizen_survey" in result.summary()
+    assert result.summary().count("warehouse: ") == 1 and "(new: created by this command" in result.summary()
 
 
 def test_sync_flow__missing_token_is_a_clear_error(prefect_harness, monkeypatch, tmp_path):
@@ -109,7 +113,7 @@ def test_deploy_flow__failure_on_a_later_form_keeps_the_records_of_the_earlier_o
     assert kept == [("form_a", "created"), ("form_b", "created")]
     monkeypatch.setattr(etl.deploy, "deploy_form", real)
     again = deploy_forms_flow(str(forms_dir), str(warehouse))
-    assert [(d.form_id, d.action) for d in again] == [
+    assert [(d.form_id, d.action) for d in again.deployed] == [
         ("form_a", "unchanged"), ("form_b", "unchanged"), ("form_c", "created")]
 
 
@@ -138,11 +142,12 @@ def test_token__absent_from_cli_output_prefect_logs_and_errors(
         prefect_harness, local_kobo, tmp_path, monkeypatch, capfd):
     from typer.testing import CliRunner
 
-    from aimak.errors import KoboUnavailableError
+    from aimak.errors import KoboAuthError, KoboUnavailableError
     from etl.http import HttpClient, RetryPolicy
     from etl.kobo import KoboClient
     from fieldsim.server import LocalServer
     from flows.cli import app
+    from flows.deploy import deploy_forms_flow
 
     right, wrong = local_kobo.token, "f" * 40
     forms_dir = tmp_path / "forms"
@@ -155,11 +160,15 @@ def test_token__absent_from_cli_output_prefect_logs_and_errors(
             monkeypatch.setenv("KOBO_TOKEN", token)
             for args in (["forms", "deploy", "--forms", str(forms_dir), "--warehouse", warehouse],
                          ["sync", "--warehouse", warehouse]):
-                result = runner.invoke(app, args)
-                assert result.exit_code == code, result.output
-                outputs.append(result.output)
-        assert "KOBO_TOKEN" in outputs[0] and "KOBO_TOKEN" in outputs[1]  # told what to fix
-        assert f"{FORM_ID}: created" in outputs[2]
+                for mode in ([], ["--prefect"]):  # called directly, and as a Prefect flow run
+                    result = runner.invoke(app, [*args, *mode])
+                    assert result.exit_code == code, result.output
+                    outputs.append(result.output)
+        assert all("KOBO_TOKEN" in output for output in outputs[:4])  # told what to fix
+        assert f"{FORM_ID}: created" in outputs[4]
+        monkeypatch.setenv("KOBO_TOKEN", wrong)  # past the command line's check: fails in the run
+        with pytest.raises(KoboAuthError):
+            deploy_forms_flow(str(forms_dir), warehouse)
     assert any("prefect.flow_runs" in line for line in records.lines)  # the flows' records were seen
     assert any("Traceback" in line and "KoboAuthError" in line for line in records.lines)
 
@@ -211,7 +220,7 @@ def test_sync_flow__refused_deletions_fail_the_run_after_every_form_synced_then_
         sync_flow(None, warehouse, False, confirm_deletions=True)
     kobo.main.delete(*list(kobo.main.records))  # the deletions were real after all
     confirmed = sync_flow(kobo.main.uid, warehouse, False, confirm_deletions=True)
-    assert [(r.form_id, r.deleted) for r in confirmed] == [(kobo.main.uid, 6)]
+    assert [(r.form_id, r.deleted) for r in confirmed.forms] == [(kobo.main.uid, 6)]
     assert live() == {other.uid: 9}
 
 
@@ -237,25 +246,53 @@ def test_sync_flow__attachments_argument_or_setting_download_files_and_report_th
         monkeypatch.delenv("AIMAK_ATTACHMENTS", raising=False)
         world.submit(photo="a.jpg", voice="b.m4a", files={"a.jpg": jpeg(1), "b.m4a": jpeg(2)})
         plain = sync()
-        assert "evidence: 1 new" in plain and "attachments" not in plain  # off by default
+        assert "evidence: 1 new" in plain and "evidence: attachments" not in plain  # off by default
         assert "evidence: attachments 2 downloaded" in sync(True)
         assert (tmp_path / "attachments" / world.uid / "1" / "a.jpg").read_bytes() == jpeg(1)
         world.submit(photo="c.jpg")  # the file never arrives: awaited, not fatal
         monkeypatch.setenv("AIMAK_ATTACHMENTS", "1")
         assert "attachments 0 downloaded (0.0 MB), 0 already present, 0 failed, 1 awaited" in sync()
-        assert "attachments" not in sync(False)
+        assert "evidence: attachments" not in sync(False)
 
 
 @pytest.mark.parametrize(("options", "passed"), [([], None), (["--attachments"], True),
                                                  (["--no-attachments"], False)])
-def test_sync_command__attachments_option_reaches_the_flow(monkeypatch, options, passed):
+def test_sync_command__attachments_option_reaches_the_stage(monkeypatch, options, passed):
+    from types import SimpleNamespace
+
     from typer.testing import CliRunner
 
-    import flows.sync
+    import flows.stages
     from flows.cli import app
 
     calls = []
-    monkeypatch.setattr(flows.sync, "sync_flow", lambda *args, **kwargs: calls.append(kwargs) or [])
+    ran = SimpleNamespace(summary=lambda: "synced", raise_for_refusals=lambda: None)
+    monkeypatch.setattr(flows.stages, "sync", lambda *args, **kwargs: calls.append(kwargs) or ran)
+    monkeypatch.setenv("KOBO_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("KOBO_TOKEN", "t0ken")
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
     result = CliRunner().invoke(app, ["sync", *options])
     assert result.exit_code == 0, result.output
     assert [call["attachments"] for call in calls] == [passed]
+
+
+def test_flow_run_from_the_terminal__console_quiet_but_prefect_gets_the_logs(
+        prefect_harness, local_kobo, tmp_path, capfd):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogHandler
+
+    from flows.runner import call_flow
+    from flows.sync import sync_flow
+
+    capfd.readouterr()
+    state = call_flow(sync_flow, None, str(tmp_path / "w.duckdb"), False, return_state=True)
+    assert state.is_failed()  # nothing is deployed on the fresh server: NotDeployedError
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""  # no "Created flow run", no traceback
+    APILogHandler().flush()  # send what is queued and wait
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+    text = "\n".join(log.message for log in logs)
+    assert "no form is deployed on" in text  # our message reached Prefect's API, whole

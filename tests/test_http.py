@@ -4,6 +4,7 @@ host and port, and keeps it out of every message."""
 
 from __future__ import annotations
 
+import socket
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,7 +24,9 @@ def slept():
 
 @pytest.fixture()
 def client(slept):
-    return HttpClient(BASE, TOKEN, policy=RetryPolicy(attempts=4, base=0.5, cap=8), sleep=slept.append, seed=1)
+    # the clock is the time slept so far: deadlines are checked without waiting
+    return HttpClient(BASE, TOKEN, policy=RetryPolicy(attempts=4, base=0.5, cap=8), sleep=slept.append,
+                      clock=lambda: sum(slept), seed=1)
 
 
 def test_request__retries_5xx_then_returns_the_json(client, requests_mock, slept):
@@ -66,12 +69,72 @@ def test_request__never_retries_other_4xx(client, requests_mock, slept, status, 
 
 
 def test_request__gives_up_after_the_attempts_with_advice_and_no_token(client, requests_mock):
+    requests_mock.get(f"{BASE}/ok/", json={})
+    client.request("GET", "ok/")  # the server answered once: later faults get every attempt
     requests_mock.get(f"{BASE}/x/", exc=requests.exceptions.ConnectionError(f"refused {TOKEN}"))
     with pytest.raises(KoboUnavailableError) as caught:
         client.request("GET", "x/")
     message = str(caught.value)
     assert "after 4 attempt(s)" in message and "resumes" in message
     assert TOKEN not in message and TOKEN not in repr(client)
+
+
+def test_request__total_retry_time_is_bounded_by_the_deadline(requests_mock):
+    slept: list[float] = []
+    http = HttpClient(BASE, TOKEN, policy=RetryPolicy(attempts=1000, base=0.5, cap=4, deadline=30),
+                      sleep=slept.append, clock=lambda: sum(slept), seed=3)
+    requests_mock.get(f"{BASE}/x/", status_code=503)
+    with pytest.raises(KoboUnavailableError) as caught:
+        http.request("GET", "x/")
+    assert 26 <= sum(slept) <= 30  # stopped at the deadline, not after 1000 attempts
+    assert "the server kept answering HTTP 503" in str(caught.value)
+
+
+def test_request__refused_before_the_server_ever_answered__fails_within_half_a_second(client, slept,
+                                                                                 requests_mock):
+    refused = requests.exceptions.ConnectionError(ConnectionRefusedError(111, "Connection refused"))
+    requests_mock.get(f"{BASE}/x/", exc=refused)
+    with pytest.raises(KoboUnavailableError) as caught:
+        client.request("GET", "x/")
+    assert sum(slept) <= 0.5 and client.retries <= 1
+    message = str(caught.value)
+    assert "nothing answers at https://kf.example.org (connection refused)" in message
+    assert "Is the server running, and are the host and port in KOBO_URL right?" in message
+
+
+def test_request__unknown_host__says_to_check_the_spelling(client, requests_mock):
+    unknown = requests.exceptions.ConnectionError(socket.gaierror(-2, "Name or service not known"))
+    requests_mock.get(f"{BASE}/x/", exc=unknown)
+    with pytest.raises(KoboUnavailableError, match="host name 'kf.example.org' is not known"):
+        client.request("GET", "x/")
+
+
+def test_request__closed_local_port__suggests_starting_aimak_server():
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    http = HttpClient(f"http://127.0.0.1:{port}", TOKEN)
+    with pytest.raises(KoboUnavailableError) as caught:
+        http.request("GET", "api/v2/assets/")
+    assert "connection refused" in str(caught.value) and "aimak server" in str(caught.value)
+
+
+def test_request__https_to_a_plain_http_server__says_to_use_http(tmp_path):
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        http_client = HttpClient(f"https://127.0.0.1:{server.server_port}", TOKEN)
+        with pytest.raises(KoboUnavailableError) as caught:
+            http_client.request("GET", "api/v2/assets/")
+    finally:
+        server.shutdown()
+        server.server_close()
+    message = str(caught.value)
+    assert f"https://127.0.0.1:{server.server_port} does not speak https" in message
+    assert "Use http:// in KOBO_URL" in message and TOKEN not in message
 
 
 def test_request__not_retried_when_repeating_is_unsafe(client, requests_mock):
@@ -81,7 +144,10 @@ def test_request__not_retried_when_repeating_is_unsafe(client, requests_mock):
     assert requests_mock.call_count == 1
 
 
-def test_retry_after__capped_so_a_hostile_header_cannot_stall_the_run(client, requests_mock, slept):
+def test_retry_after__capped_so_a_hostile_header_cannot_stall_the_run(requests_mock):
+    slept: list[float] = []
+    client = HttpClient(BASE, TOKEN, policy=RetryPolicy(attempts=4, deadline=1000), sleep=slept.append,
+                        clock=lambda: sum(slept))
     requests_mock.get(f"{BASE}/x/", [{"status_code": 429, "headers": {"Retry-After": "86400"}},
                                      {"status_code": 503, "headers": {"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"}},
                                      {"status_code": 200, "json": {}}])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from aimak.errors import ConfigError
-from etl.settings import load_settings
+from etl.settings import load_settings, prefect_api_url
 
 NO_FILE = Path("/nonexistent/aimak.toml")
 
@@ -54,3 +54,50 @@ def test_settings__token_in_toml_file_is_refused(tmp_path):
 def test_settings__unknown_language_names_the_variable():
     with pytest.raises(ConfigError, match="AIMAK_LANG"):
         load_settings({"AIMAK_LANG": "de"}, NO_FILE)
+
+
+def test_settings__missing_token_says_how_to_set_it():
+    with pytest.raises(ConfigError, match="KOBO_TOKEN is not set: export the API key"):
+        load_settings({}, NO_FILE).require_token()
+
+
+def test_settings__warehouse_under_a_regular_file_is_refused_naming_the_file(tmp_path):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("x")
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"AIMAK_WAREHOUSE": str(blocker / "deeper" / "w.duckdb")}, NO_FILE)
+    assert f"{str(blocker)!r} is a file, not a folder" in str(caught.value)
+    assert "AIMAK_WAREHOUSE" in str(caught.value)
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_settings({"AIMAK_WAREHOUSE": str(tmp_path)}, NO_FILE)
+
+
+def test_settings__an_option_replaces_a_bad_variable_before_the_check(tmp_path):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("x")
+    env = {"AIMAK_WAREHOUSE": str(blocker / "w.duckdb")}
+    assert load_settings(env, NO_FILE, warehouse=tmp_path / "w.duckdb").warehouse == tmp_path / "w.duckdb"
+
+
+def test_prefect_api_url__none_without_variable_file_or_profile(tmp_path):
+    assert prefect_api_url({"PREFECT_HOME": str(tmp_path)}, tmp_path) is None
+
+
+def test_prefect_api_url__from_the_environment_then_prefect_toml_then_the_active_profile(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "profiles.toml").write_text(
+        'active = "local"\n[profiles.local]\nPREFECT_API_URL = "http://127.0.0.1:4200/api"\n'
+        '[profiles.ephemeral]\nPREFECT_SERVER_EPHEMERAL_ENABLED = "true"\n')
+    env = {"PREFECT_HOME": str(home)}
+    assert prefect_api_url(env, tmp_path) == "http://127.0.0.1:4200/api"
+    assert prefect_api_url({**env, "PREFECT_PROFILE": "ephemeral"}, tmp_path) is None
+    (tmp_path / "prefect.toml").write_text('[api]\nurl = "http://prefect.lan:4200/api"\n')
+    assert prefect_api_url(env, tmp_path) == "http://prefect.lan:4200/api"
+    assert prefect_api_url({**env, "PREFECT_API_URL": "https://api.prefect.cloud/x"}, tmp_path) \
+        == "https://api.prefect.cloud/x"
+
+
+def test_prefect_api_url__a_broken_profiles_file_counts_as_none(tmp_path):
+    (tmp_path / "profiles.toml").write_text("active = [unclosed\n")
+    assert prefect_api_url({"PREFECT_PROFILES_PATH": str(tmp_path / "profiles.toml")}, tmp_path) is None

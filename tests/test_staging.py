@@ -44,9 +44,8 @@ def load(conn, landing, asset, records, name="p", advance=True):
 
 def test_form_schema__tables_kinds_and_nested_repeats_from_content(asset):
     schema = form_schema("wash", asset)
-    assert [t.name for t in schema.tables] == [
-        "submissions_wash", "repeat_wash__hh_members", "repeat_wash__treatments"]
-    assert schema.tables[2].parent == "repeat_wash__hh_members"
+    assert [t.path for t in schema.tables] == ["", "hh_members", "hh_members/treatments"]
+    assert schema.tables[2].parent == "hh_members"
     kinds = {f.column: f.kind for f in schema.main.fields}
     assert kinds["hh_size"] == "integer" and kinds["hh_location"] == "geopoint"
     assert kinds["water_sources"] == "select_multiple" and kinds["start"] == "datetime"
@@ -237,8 +236,8 @@ def older(asset):
 def test_form_schema__older_versions_add_their_questions_the_current_one_wins(asset, older):
     schema = form_schema("wash", asset, older_contents=[older])
     current = form_schema("wash", asset)
-    assert [t.name for t in schema.tables] == [t.name for t in current.tables] + ["repeat_wash__visits"]
-    assert schema.table("visits").parent == "submissions_wash"
+    assert [t.path for t in schema.tables] == [t.path for t in current.tables] + ["visits"]
+    assert schema.table("visits").parent == ""
     main = {f.column: f for f in schema.main.fields}
     assert [f.column for f in schema.main.fields][: len(current.main.fields)] == [f.column for f in current.main.fields]
     assert main["hh_size"].kind == "integer" and main["hh_size"].labels == current.main.fields[
@@ -306,3 +305,106 @@ def test_staging_stale_mark__commits_with_the_load_and_survives_a_process_that_d
     load(conn, tmp_path / "landing", asset, page["results"], name="p3")  # nothing new
     assert not store.needs_rebuild(schema)
     conn.close()
+
+
+RECORD_FORM_KILLED = """
+import json, sys
+from pathlib import Path
+import warehouse.store
+from warehouse.db import connect
+from warehouse.store import WarehouseStore
+
+folder, asset = Path(sys.argv[1]), json.loads(sys.argv[2])
+
+def killed_here(conn, uid, stale=True):
+    print("content written, mark next", flush=True)
+    sys.stdin.readline()  # the test kills this process here
+
+warehouse.store.mark_stale = killed_here
+WarehouseStore(connect(folder / "w.duckdb"), folder / "landing").record_form("wash", asset)
+"""
+
+
+def test_record_form__content_and_stale_mark_commit_together_even_when_killed_between(tmp_path, asset, page):
+    from killing import killed_child
+
+    from warehouse.store import WarehouseStore
+
+    conn = connect(tmp_path / "w.duckdb")
+    store = WarehouseStore(conn, tmp_path / "landing")
+    assert store.record_form("wash", asset)
+    load(conn, tmp_path / "landing", asset, page["results"])
+    store.rebuild(form_schema("wash", asset))
+    conn.close()
+    changed = copy.deepcopy(asset)
+    changed["content"]["survey"][0]["label"] = ["Changed", "Changé"]
+
+    marker = killed_child(RECORD_FORM_KILLED, str(tmp_path), json.dumps(changed))
+    assert marker == "content written, mark next"
+
+    conn = connect(tmp_path / "w.duckdb")
+    stored = json.loads(conn.execute("SELECT CAST(content AS VARCHAR) FROM forms").fetchone()[0])
+    stale = conn.execute("SELECT stale FROM staging_state").fetchone()[0]
+    assert stored == asset["content"] and not stale  # neither the content nor its mark
+    store = WarehouseStore(conn, tmp_path / "landing")
+    assert store.record_form("wash", changed)  # so the next sync sees the change
+    assert conn.execute("SELECT stale FROM staging_state").fetchone() == (True,)
+    conn.close()
+
+
+def test_record_form__a_failing_mark_leaves_the_old_content(tmp_path, asset, monkeypatch):
+    import warehouse.store
+    from warehouse.store import WarehouseStore
+
+    conn = connect(tmp_path / "w.duckdb")
+    store = WarehouseStore(conn, tmp_path / "landing")
+    store.record_form("wash", asset)
+    changed = copy.deepcopy(asset)
+    changed["content"]["survey"][0]["label"] = ["Changed", "Changé"]
+
+    def failing(*_args, **_kwargs):
+        raise KeyboardInterrupt  # Ctrl-C between the two writes
+
+    monkeypatch.setattr(warehouse.store, "mark_stale", failing)
+    with pytest.raises(KeyboardInterrupt):
+        store.record_form("wash", changed)
+    stored = json.loads(conn.execute("SELECT CAST(content AS VARCHAR) FROM forms").fetchone()[0])
+    assert stored == asset["content"]
+    conn.close()
+
+
+def test_staging_fixed_columns__reserved_from_questions(warehouse, asset, page):
+    """A question never takes the name of a column the warehouse adds (normalize's lists)."""
+    from etl.normalize import MAIN_COLUMNS, REPEAT_COLUMNS
+
+    conn, landing = warehouse
+    load(conn, landing, asset, page["results"])
+    schema = form_schema("wash", asset)
+    build_form_tables(conn, schema)
+    for table, reserved in (("submissions_wash", MAIN_COLUMNS), ("repeat_wash__hh_members", REPEAT_COLUMNS)):
+        questions = {c for f in schema.table("" if table.startswith("s") else "hh_members").fields
+                     for c in [f.column]}
+        names = [r[0] for r in conn.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+                                            "AND column_name[1] = '_'", [table]).fetchall()]
+        assert set(names) - questions == set(reserved)
+
+
+def test_questions_named_like_warehouse_columns_or_each_other__every_column_once(warehouse):
+    """Names DuckDB would fold together ('Point' and 'point'), a question called '_index', and a
+    question named like a geopoint's split column: each keeps its own column."""
+    conn, landing = warehouse
+    content = {"survey": [
+        {"type": "geopoint", "name": "Point"}, {"type": "begin_group", "name": "g"},
+        {"type": "text", "name": "point"}, {"type": "end_group"}, {"type": "integer", "name": "_index"},
+        {"type": "text", "name": "Point_latitude"}], "translations": [None]}
+    odd = {"uid": "aOdd", "content": content}
+    records = [{"_id": 1, "_uuid": "o1", "Point": "1 2 3 4", "g/point": "p", "_index": "5",
+                "Point_latitude": "text", "POINT/x": "extra"}]
+    body = json.dumps({"results": records}).encode()
+    load_page(conn, "aOdd", "odd", land_page(landing, "aOdd", "p", body))
+    schema = form_schema("odd", odd)
+    assert [f.column for f in schema.main.fields] == ["Point", "g__point", "_index__2", "Point_latitude__2"]
+    build_form_tables(conn, schema)
+    row = conn.execute('SELECT "Point_latitude", g__point, _index__2, "Point_latitude__2", "POINT/x", _index '
+                       "FROM submissions_odd").fetchone()
+    assert row == (1.0, "p", 5, "text", "extra", 1)

@@ -13,8 +13,7 @@ from snapshots import assert_same, snapshot
 import etl.sync
 from aimak.errors import ConfigError, DeletionsRefusedError, KoboUnavailableError
 from etl.http import HttpClient, RetryPolicy
-from etl.kobo import KoboClient, form_id_of
-from etl.normalize import form_schema
+from etl.kobo import KoboClient
 from etl.sync import FormSyncResult, check_scope, raise_for_refusals, sync_form
 from warehouse.db import connect
 from warehouse.store import WarehouseStore
@@ -47,7 +46,8 @@ class Warehouse:
 
     def table(self) -> list[tuple]:
         """(_id, _uuid, validation status) of every row of the form's submissions table."""
-        name = form_schema(form_id_of(self.asset), self.asset).main.name
+        name = self.conn.execute("SELECT table_name FROM form_tables WHERE asset_uid = ? AND "
+                                 "repeat_path = ''", [self.asset["uid"]]).fetchone()[0]
         return self.conn.execute(f'SELECT _id, _uuid, _validation_status FROM "{name}" '
                                  "ORDER BY _id").fetchall()
 

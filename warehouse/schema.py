@@ -104,6 +104,78 @@ MIGRATIONS: list[tuple[str, str]] = [
             PRIMARY KEY (asset_uid, version_uid)
         );
     """),
+    ("004_one_asset_one_set_of_tables", """
+        -- forms: one row per asset (two projects may share a form_id: a clone keeps it)
+        CREATE TABLE forms_by_asset (
+            form_id VARCHAR NOT NULL,
+            asset_uid VARCHAR PRIMARY KEY,
+            name VARCHAR,
+            deployed_version_id VARCHAR,
+            content JSON NOT NULL,
+            fetched_at TIMESTAMP NOT NULL
+        );
+        INSERT INTO forms_by_asset SELECT * FROM forms;
+        DROP TABLE forms;
+        ALTER TABLE forms_by_asset RENAME TO forms;
+
+        -- the long tables say which asset a row comes from (the form_id alone may be shared)
+        ALTER TABLE answers ADD COLUMN asset_uid VARCHAR;
+        ALTER TABLE select_multiple ADD COLUMN asset_uid VARCHAR;
+        ALTER TABLE labels ADD COLUMN asset_uid VARCHAR;
+        ALTER TABLE labels ADD COLUMN repeat_path VARCHAR;
+        UPDATE answers SET asset_uid = f.asset_uid FROM forms f WHERE f.form_id = answers.form_id;
+        UPDATE select_multiple SET asset_uid = f.asset_uid FROM forms f
+        WHERE f.form_id = select_multiple.form_id;
+        UPDATE labels SET asset_uid = f.asset_uid FROM forms f WHERE f.form_id = labels.form_id;
+
+        -- the name given to each asset's tables, for good (warehouse/names.py)
+        CREATE TABLE form_tables (
+            asset_uid VARCHAR NOT NULL,
+            form_id VARCHAR NOT NULL,
+            repeat_path VARCHAR NOT NULL,
+            table_name VARCHAR NOT NULL,
+            PRIMARY KEY (asset_uid, repeat_path)
+        );
+        -- tables built before: the submissions table of each form, and its repeat tables under
+        -- a placeholder path ('?' || name) that the form claims at its next rebuild
+        INSERT INTO form_tables
+        SELECT asset_uid, form_id, '', 'submissions_' || base FROM (
+            SELECT asset_uid, form_id, fetched_at, coalesce(nullif(trim(regexp_replace(
+                lower(form_id), '[^a-z0-9_]+', '_', 'g'), '_'), ''), 'form') AS base FROM forms)
+        QUALIFY row_number() OVER (PARTITION BY base ORDER BY fetched_at, asset_uid) = 1;
+        INSERT INTO form_tables
+        SELECT f.asset_uid, f.form_id, '?' || t.table_name, t.table_name
+        FROM duckdb_tables() t
+        JOIN form_tables f ON f.repeat_path = '' AND starts_with(
+            t.table_name, 'repeat_' || substr(f.table_name, length('submissions_') + 1) || '__')
+        WHERE NOT t.temporary
+        QUALIFY row_number() OVER (PARTITION BY t.table_name ORDER BY length(f.table_name) DESC) = 1;
+
+        -- what the staging tables of each asset were last built for (warehouse/staging.py):
+        -- the shape of the form, the payload keys no question of it has (extra columns), and
+        -- which submission has which of those keys
+        CREATE TABLE staging_shape (
+            asset_uid VARCHAR PRIMARY KEY,
+            fingerprint VARCHAR NOT NULL,
+            extras VARCHAR[] NOT NULL
+        );
+        CREATE TABLE staging_extra_keys (
+            asset_uid VARCHAR NOT NULL,
+            _id BIGINT NOT NULL,
+            key VARCHAR NOT NULL
+        );
+
+        -- what the data manager should know about a form's tables, e.g. two questions that
+        -- share a name across versions and are kept apart
+        CREATE TABLE schema_notes (
+            asset_uid VARCHAR NOT NULL,
+            form_id VARCHAR NOT NULL,
+            table_name VARCHAR NOT NULL,
+            question VARCHAR NOT NULL,
+            columns VARCHAR[] NOT NULL,
+            note VARCHAR NOT NULL
+        );
+    """),
     ("005_attachments", """
         -- every file a submission listed (photo, audio, ...), downloaded once into the
         -- attachments folder beside the warehouse file; never removed

@@ -16,7 +16,6 @@ from warehouse.raw import (
     cursor,
     discard_pending,
     forget_cursor,
-    is_stale,
     land_page,
     mark_deleted,
     mark_stale,
@@ -24,7 +23,7 @@ from warehouse.raw import (
     set_aside,
     stage_page,
 )
-from warehouse.staging import StagingResult, build_form_tables
+from warehouse.staging import StagingResult, build_form_tables, forget_shape, is_current
 from warehouse.transaction import transaction
 
 
@@ -61,25 +60,31 @@ class WarehouseStore:
         return mark_deleted(self.conn, asset_uid, ids)
 
     def start_over(self, asset_uid: str) -> None:
+        """The form's cursor back to its first record, and its next staging build whole."""
         forget_cursor(self.conn, asset_uid)
+        forget_shape(self.conn, asset_uid)
 
     def record_form(self, form_id: str, asset: dict[str, Any]) -> bool:
-        """Keep the form's deployed content; True (and staging marked stale) when it differs
-        from what was kept before."""
+        """Keep the asset's deployed content; True (and staging marked stale, in the same
+        transaction) when it differs from what was kept before. Kept per asset: two projects
+        may share a form_id."""
         content = json.dumps(asset.get("content") or {}, sort_keys=True, ensure_ascii=False)
-        before = self.conn.execute("SELECT md5(CAST(content AS VARCHAR)) FROM forms WHERE form_id = ?",
-                                   [form_id]).fetchone()
-        self.conn.execute("""
-            INSERT INTO forms VALUES (?, ?, ?, ?, ?, now())
-            ON CONFLICT (form_id) DO UPDATE SET asset_uid = excluded.asset_uid,
-                name = excluded.name, deployed_version_id = excluded.deployed_version_id,
-                content = excluded.content, fetched_at = excluded.fetched_at
-        """, [form_id, asset["uid"], asset.get("name"), asset.get("deployed_version_id"), content])
-        after = self.conn.execute("SELECT md5(CAST(content AS VARCHAR)) FROM forms WHERE form_id = ?",
-                                  [form_id]).fetchone()
-        changed = before is None or before != after
-        if changed:
-            mark_stale(self.conn, asset["uid"])
+        uid = asset["uid"]
+        with transaction(self.conn):
+            before = self.conn.execute(
+                "SELECT md5(CAST(content AS VARCHAR)) FROM forms WHERE asset_uid = ?", [uid]).fetchone()
+            self.conn.execute("""
+                INSERT INTO forms (form_id, asset_uid, name, deployed_version_id, content, fetched_at)
+                VALUES (?, ?, ?, ?, ?, now())
+                ON CONFLICT (asset_uid) DO UPDATE SET form_id = excluded.form_id,
+                    name = excluded.name, deployed_version_id = excluded.deployed_version_id,
+                    content = excluded.content, fetched_at = excluded.fetched_at
+            """, [form_id, uid, asset.get("name"), asset.get("deployed_version_id"), content])
+            after = self.conn.execute(
+                "SELECT md5(CAST(content AS VARCHAR)) FROM forms WHERE asset_uid = ?", [uid]).fetchone()
+            changed = before is None or before != after
+            if changed:
+                mark_stale(self.conn, uid)
         return changed
 
     def data_versions(self, asset_uid: str) -> set[str]:
@@ -122,13 +127,13 @@ class WarehouseStore:
         return [json.loads(row[0]) for row in rows]
 
     def needs_rebuild(self, schema: Any) -> bool:
-        """True when the form's staging tables are missing or older than its raw rows."""
-        names = {t.name for t in schema.tables}
-        found = {row[0] for row in self.conn.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
-        return not names <= found or is_stale(self.conn, schema.asset_uid)
+        """True when the form's staging tables are missing, were built for another shape of the
+        form, or are older than its raw rows."""
+        return not is_current(self.conn, schema)
 
     def rebuild(self, schema: Any) -> StagingResult:
+        """Bring the form's staging tables up to date: only the changed submissions, or the
+        whole form when its shape changed."""
         return build_form_tables(self.conn, schema)
 
 
