@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import duckdb
 
-from warehouse.staging import lit, q
+from aimak.errors import ScoringError
+from warehouse.payloads import lit, q
 
 CITIZEN, LSG, FOCUS_GROUP = "citizen_survey", "lsg_assessment", "focus_group"
 STUDY_FORMS = (CITIZEN, LSG, FOCUS_GROUP)
@@ -48,20 +49,36 @@ SOURCES: dict[str, tuple[str, str, dict[str, str]]] = {
 }
 
 
-def form_tables(conn: duckdb.DuckDBPyConnection, form_id: str) -> dict[str, str]:
-    """repeat path ('' for the submissions table) -> the synced table of the study form
-    ``form_id``, for the asset the study deployed (or the only asset with that form id)."""
-    from etl.normalize import safe_name  # the naming rule of the synced tables
+def study_asset(conn: duckdb.DuckDBPyConnection, form_id: str) -> str | None:
+    """The asset holding the study form ``form_id``: the one ``aimak forms deploy`` deployed it
+    to last, else the only synced asset with that form id (None: not synced yet). Two synced
+    assets with the form id and no deployment record are a :class:`ScoringError`: a cloned
+    project must not be scored as if it were the study's."""
+    deployed = conn.execute("""
+        SELECT d.asset_uid FROM form_deployments d JOIN forms f USING (asset_uid)
+        WHERE d.form_id = ? ORDER BY d.deployed_at DESC LIMIT 1""", [form_id]).fetchone()
+    if deployed:
+        return deployed[0]
+    synced = [row[0] for row in conn.execute(
+        "SELECT asset_uid FROM forms WHERE form_id = ? ORDER BY asset_uid", [form_id]).fetchall()]
+    if len(synced) > 1:
+        raise ScoringError(
+            f"{len(synced)} synced forms have the form id {form_id!r} (assets {', '.join(synced)}), "
+            "and none was deployed by aimak, so the study's cannot be told from a copy. Fix: "
+            "deploy the study's forms with 'aimak forms deploy' (it records the asset), or "
+            "archive the copy on the server.")
+    return synced[0] if synced else None
 
-    main = f"submissions_{safe_name(form_id)}"
+
+def form_tables(conn: duckdb.DuckDBPyConnection, asset_uid: str | None) -> dict[str, str]:
+    """repeat path ('' for the submissions table) -> the synced table of that asset."""
+    if asset_uid is None:
+        return {}
     tables = {row[0] for row in conn.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()}
-    found = {"": main} if main in tables else {}
-    for name in tables:
-        prefix = f"repeat_{safe_name(form_id)}__"
-        if name.startswith(prefix):
-            found[name[len(prefix):]] = name
-    return found
+        "SELECT lower(table_name) FROM duckdb_tables() WHERE NOT temporary").fetchall()}
+    return {path: name for path, name in conn.execute(
+        "SELECT repeat_path, table_name FROM form_tables WHERE asset_uid = ?", [asset_uid]).fetchall()
+        if name.lower() in tables}
 
 
 def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> set[str]:
@@ -72,9 +89,10 @@ def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 def create_source_views(conn: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
     """(Re)create every ``src_*`` view; return view -> the table behind it (None: empty)."""
     behind: dict[str, str | None] = {}
-    tables = {form: form_tables(conn, form) for form in STUDY_FORMS}
+    assets = {form: study_asset(conn, form) for form in STUDY_FORMS}
+    tables = {form: form_tables(conn, uid) for form, uid in assets.items()}
     for view, (form, path, columns) in SOURCES.items():
-        table = tables[form].get(path.rsplit("/", 1)[-1] if path else "")
+        table = tables[form].get(path)
         have = _columns(conn, table) if table else set()
         select = ", ".join(
             f"TRY_CAST({q(col)} AS {sqltype}) AS {q(col)}" if col in have
@@ -83,16 +101,20 @@ def create_source_views(conn: duckdb.DuckDBPyConnection) -> dict[str, str | None
         source = f"FROM {q(table)}" if table else "WHERE false"
         conn.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {select} {source}")
         behind[view] = table
-    forms = ", ".join(lit(f) for f in STUDY_FORMS)
+    # the long tables of the study's assets, under the study's own form ids
+    which = " ".join(f"WHEN {lit(uid)} THEN {lit(form)}" for form, uid in assets.items() if uid)
+    form = f"CASE asset_uid {which} END" if which else "CAST(NULL AS VARCHAR)"
+    uids = ", ".join(lit(uid) for uid in assets.values() if uid) or "NULL"
     conn.execute(f"""CREATE OR REPLACE VIEW src_answers AS
-        SELECT form_id, submission_id, repeat_path, _index, question, value, value_numeric
-        FROM answers WHERE form_id IN ({forms})""")
+        SELECT {form} AS form_id, submission_id, repeat_path, _index, question, value,
+               value_numeric
+        FROM answers WHERE asset_uid IN ({uids})""")
     conn.execute(f"""CREATE OR REPLACE VIEW src_choices AS
-        SELECT form_id, submission_id, repeat_path, _index, question, choice
-        FROM select_multiple WHERE form_id IN ({forms})""")
+        SELECT {form} AS form_id, submission_id, repeat_path, _index, question, choice
+        FROM select_multiple WHERE asset_uid IN ({uids})""")
     conn.execute(f"""CREATE OR REPLACE VIEW src_instance_names AS
-        SELECT f.form_id, r._id AS submission_id,
-               json_extract_string(r.payload, '$."meta/instanceName"') AS instance_name
-        FROM raw_submissions r JOIN forms f USING (asset_uid)
-        WHERE f.form_id IN ({forms}) AND r.superseded_at IS NULL AND r.deleted_at IS NULL""")
+        SELECT {form} AS form_id, _id AS submission_id,
+               json_extract_string(payload, '$."meta/instanceName"') AS instance_name
+        FROM raw_submissions
+        WHERE asset_uid IN ({uids}) AND superseded_at IS NULL AND deleted_at IS NULL""")
     return behind
