@@ -28,12 +28,13 @@
 --                     interview's residual is the mean over its answers, the enumerator's d the
 --                     mean over their interviews (enumerators with at least
 --                     quality.enumerator_min_interviews such interviews), and
---                     z = (d - median d) / max(1.4826 MAD(d), standard error of d) over the round's
---                     enumerators: the modified z-score (Iglewicz and Hoaglin), its scale floored at
---                     the enumerator's own sampling error so that enumerators who agree closely do
---                     not turn chance into an outlier. Needs three enumerators to compare (with
---                     two, each is the other's mirror). Flagged when |z| > quality.enumerator_outlier_z;
---                     measure = z.
+--                     z = (d - median d) / max(1.4826 MAD(d), standard error of d) over the
+--                     round's enumerators: the modified z-score of Iglewicz and Hoaglin (with
+--                     1.253314 x the mean absolute deviation when the MAD is 0, as they advise),
+--                     its scale floored at the enumerator's own sampling error so that chance
+--                     cannot make an outlier when the enumerators agree closely. Needs three
+--                     enumerators to compare (with two, each is the other's mirror). Flagged when
+--                     |z| > quality.enumerator_outlier_z; measure = z.
 WITH duplicate_instance AS (
     SELECT submission_id, 'duplicate_instance' AS rule,
            format('instance id {} reached the server {} times; submission {} is the first copy',
@@ -121,8 +122,8 @@ distances AS (
 ),
 gps_far AS (
     SELECT d.submission_id, 'gps_far',
-           format('{:.1f} km from the centre of village {} (the median of its {} located interviews), fix accurate to {:.2f} km',
-                  d.km, d.village_code, d.located, d.accuracy_km),
+           format('{:.1f} km from the centre of village {} (the median of its {} located interviews); the fix is accurate to {:.0f} m',
+                  d.km, d.village_code, d.located, 1000 * d.accuracy_km),
            d.km, m.gps_max_km
     FROM distances d CROSS JOIN study_method m
     WHERE d.located >= m.gps_min_interviews AND d.km - d.accuracy_km > m.gps_max_km
@@ -162,11 +163,14 @@ centre AS (
     SELECT round, median(d) AS centre, count(*) AS compared FROM enumerators GROUP BY round
 ),
 spread AS (
-    SELECT e.round, 1.4826 * median(abs(e.d - c.centre)) AS mad
+    SELECT e.round,
+           CASE WHEN median(abs(e.d - c.centre)) > 0 THEN 1.4826 * median(abs(e.d - c.centre))
+                ELSE 1.253314 * avg(abs(e.d - c.centre)) END AS scale
     FROM enumerators e JOIN centre c USING (round) GROUP BY e.round
 ),
 outliers AS (
-    SELECT e.*, c.compared, (e.d - c.centre) / nullif(greatest(s.mad, e.se), 0) AS z
+    SELECT e.*, c.compared,
+           (e.d - c.centre) / nullif(greatest(s.scale, coalesce(e.se, 0)), 0) AS z
     FROM enumerators e JOIN centre c USING (round) JOIN spread s USING (round)
     WHERE c.compared >= 3
 ),
