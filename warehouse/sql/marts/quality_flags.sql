@@ -72,29 +72,34 @@ too_short AS (
       AND i.duration_seconds < i.answered * m.min_seconds_per_answer
 ),
 blocks AS (
-    SELECT a.submission_id, a.service_code, count(DISTINCT a.code) AS codes,
-           any_value(a.code) AS code
-    FROM stg_item_answers a
-    GROUP BY ALL
-    HAVING count(*) FILTER (WHERE a.valid) >= 2
+    -- the service blocks with two or more valid answers, and whether one code runs through them
+    SELECT submission_id, service_code, min(code) = max(code) AS straight, min(code) AS code
+    FROM stg_item_answers
+    GROUP BY submission_id, service_code
+    HAVING count(*) FILTER (WHERE valid) >= 2
 ),
 block_counts AS (
-    SELECT b.submission_id, count(*) AS counted, count(*) FILTER (WHERE b.codes = 1) AS straight,
-           string_agg(CASE WHEN b.codes = 1 THEN b.service_code || ' ' || b.code END, ', '
-                      ORDER BY s.sort_order) AS listing
-    FROM blocks b JOIN dim_service s USING (service_code)
-    GROUP BY b.submission_id
+    SELECT submission_id, count(*) AS counted, count(*) FILTER (WHERE straight) AS straight
+    FROM blocks GROUP BY submission_id
 ),
-straight_lining AS (
-    SELECT b.submission_id, 'straight_lining',
-           format('{} of {} service blocks answered with one code throughout: {}', b.straight,
-                  b.counted, b.listing),
-           b.straight / b.counted, m.straight_lining_share
+straight_lined AS (
+    SELECT b.*, m.straight_lining_share
     FROM block_counts b
     JOIN stg_interviews i USING (submission_id)
     CROSS JOIN study_method m
     WHERE i.consent = 'yes' AND b.counted >= m.straight_lining_min_blocks
       AND b.straight >= m.straight_lining_share * b.counted
+),
+straight_lining AS (
+    SELECT l.submission_id, 'straight_lining',
+           format('{} of {} service blocks answered with one code throughout: {}',
+                  any_value(l.straight), any_value(l.counted),
+                  string_agg(b.service_code || ' ' || b.code, ', ' ORDER BY s.sort_order)),
+           any_value(l.straight) / any_value(l.counted), any_value(l.straight_lining_share)
+    FROM straight_lined l
+    JOIN blocks b ON b.submission_id = l.submission_id AND b.straight
+    JOIN dim_service s USING (service_code)
+    GROUP BY l.submission_id
 ),
 gps_missing AS (
     SELECT submission_id, 'gps_missing', 'no GPS location recorded', CAST(NULL AS DOUBLE),
