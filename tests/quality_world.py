@@ -16,9 +16,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from forms.definition import Definition
-from tests.scoring_world import ROUND, START
-from warehouse.sources import FOCUS_GROUP
+from forms.definition import Definition, Geography
+from tests.scoring_world import ROUND, START, write_synced
+from warehouse.scoring import score
+from warehouse.sources import CITIZEN, FOCUS_GROUP
 
 
 def with_quality(definition: Definition, **settings: Any) -> Definition:
@@ -123,3 +124,26 @@ def write_focus_groups(conn: duckdb.DuckDBPyConnection, sessions: list[Session])
 def at(day: int, hour: float = 9.0) -> dt.datetime:
     """``START``'s date plus ``day`` days, at ``hour`` UTC."""
     return START.replace(hour=0) + dt.timedelta(days=day, hours=hour)
+
+
+def scored_world(definition: Definition, geography: Geography, citizen: list[dict[str, Any]],
+                 lsg: list[dict[str, Any]] = (), sessions: list[Session] = (), *,
+                 labels: Iterable[str] = (), names: Mapping[int, str] | None = None
+                 ) -> duckdb.DuckDBPyConnection:
+    """A warehouse holding the interviews, assessments and sessions, scored by the real models."""
+    conn = duckdb.connect()
+    write_synced(conn, citizen, lsg)
+    write_labels(conn, CITIZEN, labels)
+    if names:
+        write_instance_names(conn, CITIZEN, names)
+    if sessions:
+        write_focus_groups(conn, sessions)
+    score(conn, definition, geography)
+    return conn
+
+
+def rows(conn: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    """The query's rows as dicts by column name."""
+    cursor = conn.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

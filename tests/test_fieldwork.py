@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import duckdb
 import pytest
 
-from tests.quality_world import Session, at, with_study, write_focus_groups
-from tests.scoring_world import geography, interview, service, write_synced
+from tests.quality_world import Session, at, rows, scored_world, with_study
+from tests.scoring_world import geography, interview, service
 from tests.scoring_world import study as make_study
-from warehouse.scoring import score
 
 # The plan: 10 interviews in G (min = max = 10), split by adults: G1 300 -> 3, G2 700 -> 7.
 # G1's quota by sex x age group: f 30-44 200 of 300 -> 2, m 30-44 -> 1. G2's: 350 and 350 ->
@@ -41,7 +39,7 @@ SESSIONS = [
 ]
 
 
-def scored(bundled, *, definition_round: str | None = None) -> duckdb.DuckDBPyConnection:
+def scored(bundled, *, definition_round: str | None = None):
     definition = make_study(bundled, [service("AA", {"aa_1": 1})], ["G"], quality_rules=True,
                             suppress_below=1, flag_below=1)
     definition = dataclasses.replace(definition, sample_plan=dataclasses.replace(
@@ -49,22 +47,13 @@ def scored(bundled, *, definition_round: str | None = None) -> duckdb.DuckDBPyCo
         focus_groups={"lsg_staff": 1, "residents_women": 1}))
     if definition_round:
         definition = with_study(definition, round=definition_round)
-    conn = duckdb.connect()
-    write_synced(conn, INTERVIEWS, [{"_id": 900, "municipality": "G"}])
-    write_focus_groups(conn, SESSIONS)
-    score(conn, definition, geography(VILLAGES))
-    return conn
+    return scored_world(definition, geography(VILLAGES), INTERVIEWS,
+                        [{"_id": 900, "municipality": "G"}], SESSIONS)
 
 
 @pytest.fixture(scope="module")
 def conn(study):
     return scored(study[0])
-
-
-def rows(conn, sql: str) -> list[dict]:
-    cursor = conn.execute(sql)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def test_progress__counts_each_village_and_day_against_the_villages_quota(conn):

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import pytest
 
-from tests.quality_world import Session, Theme, with_quality, write_focus_groups
-from tests.scoring_world import geography, interview, service, write_synced
+from tests.quality_world import Session, Theme, rows, scored_world, with_quality
+from tests.scoring_world import geography, interview, service
 from tests.scoring_world import study as make_study
-from warehouse.scoring import score
 
 NOT_APPROVED = "validation_status_not_approved"
 DAY = dt.date(2026, 11, 10)
@@ -53,28 +51,19 @@ SESSIONS = [
 # one indicator per service scored from floor 0 to target 100: E(WA) = 40, E(RO) = 30.
 CITIZEN = [interview(n, "G1", wa_1=wa, ro_1=ro)
            for n, (wa, ro) in enumerate([("5", "2"), ("5", "2"), ("5", "2"), ("2", "4")], start=1)]
+LSG = [{"_id": 900, "municipality": "G", "wa_ind": "40", "ro_ind": "30"}]
 
 
-def scored(bundled, **quality) -> duckdb.DuckDBPyConnection:
+def scored(bundled, suppress_below: int = 2, **quality):
     definition = make_study(bundled, [service("WA", {"wa_1": 1}), service("RO", {"ro_1": 1})],
-                            ["G"], suppress_below=2, flag_below=3)
-    definition = with_quality(definition, **quality)
-    conn = duckdb.connect()
-    write_synced(conn, CITIZEN, [{"_id": 900, "municipality": "G", "wa_ind": "40", "ro_ind": "30"}])
-    write_focus_groups(conn, SESSIONS)
-    score(conn, definition, geography({"G": {"G1": {("f", "30_44"): 100}}}))
-    return conn
+                            ["G"], suppress_below=suppress_below, flag_below=suppress_below + 1)
+    return scored_world(with_quality(definition, **quality),
+                        geography({"G": {"G1": {("f", "30_44"): 100}}}), CITIZEN, LSG, SESSIONS)
 
 
 @pytest.fixture(scope="module")
 def conn(study):
     return scored(study[0])
-
-
-def rows(conn, sql: str) -> list[dict]:
-    cursor = conn.execute(sql)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def test_themes__count_sessions_agreement_and_participants_per_theme_and_group_type(conn):
@@ -139,12 +128,7 @@ def test_scores__the_disagreement_threshold_is_a_setting(study):
 
 
 def test_scores__no_comparison_with_a_suppressed_survey_estimate(study):
-    definition = make_study(study[0], [service("WA", {"wa_1": 1}), service("RO", {"ro_1": 1})],
-                            ["G"], suppress_below=5, flag_below=6)  # four interviews: suppressed
-    conn = duckdb.connect()
-    write_synced(conn, CITIZEN, [{"_id": 900, "municipality": "G", "wa_ind": "40", "ro_ind": "30"}])
-    write_focus_groups(conn, SESSIONS)
-    score(conn, definition, geography({"G": {"G1": {("f", "30_44"): 100}}}))
+    conn = scored(study[0], suppress_below=5)  # four interviews: S suppressed
     staff = rows(conn, """SELECT * FROM fg_scores
                           WHERE service_code = 'WA' AND group_type = 'lsg_staff'""")[0]
     assert staff["survey_suppressed"] and staff["satisfaction_difference"] is None

@@ -17,17 +17,10 @@ import pytest
 from aimak.errors import DefinitionError
 from forms.definition import EXCLUSIONS
 from forms.loader import load_definition
-from tests.quality_world import (
-    at,
-    with_quality,
-    with_study,
-    write_instance_names,
-    write_labels,
-)
-from tests.scoring_world import geography, interview, service, write_synced
+from tests.quality_world import at, scored_world, with_quality, with_study
+from tests.scoring_world import geography, interview, service
 from tests.scoring_world import study as make_study
 from warehouse.scoring import score
-from warehouse.sources import CITIZEN
 
 VILLAGES = {"G": {"G1": {("f", "30_44"): 100, ("m", "30_44"): 100},
                   "G2": {("f", "30_44"): 100, ("m", "30_44"): 100}}}
@@ -44,13 +37,7 @@ def scored(bundled, citizen, *, labels=(), names=None, study=None, **quality):
     definition = with_quality(definition, **quality)
     if study:
         definition = with_study(definition, **study)
-    conn = duckdb.connect()
-    write_synced(conn, citizen)
-    write_labels(conn, CITIZEN, labels)
-    if names:
-        write_instance_names(conn, CITIZEN, names)
-    score(conn, definition, geography(VILLAGES))
-    return conn
+    return scored_world(definition, geography(VILLAGES), citizen, labels=labels, names=names)
 
 
 def flagged(conn, rule: str) -> dict[int, tuple]:
