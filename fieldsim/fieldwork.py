@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from fieldsim.personas import Respondent, World
+from fieldsim.personas import Respondent, World, fabricated
 from forms.sample_plan import SamplePlan, largest_remainder
 
 __all__ = ["APPROVED", "FOLLOW_UP_WEEKS", "NOT_APPROVED", "ON_HOLD", "TZ", "Visit", "default_start",
@@ -123,6 +123,8 @@ def plan_fieldwork(world: World, plan: SamplePlan, respondents: list[Respondent]
                 length = max(5.0, rng.gauss(27, 5) * enumerator.speed)
                 if not respondent.consent:
                     length = rng.uniform(1, 3)
+                elif fabricated(world, respondent, enumerator):  # filled in at home, in minutes
+                    length = random.Random(f"made-up:{world.seed}:{respondent.number}").uniform(0.8, 2)
                 begin, end = _at(day, clock), _at(day, clock + length)
                 late = rng.random() < enumerator.late_sender
                 if late:

@@ -148,23 +148,29 @@ class Method:
     weight_trim_high: float
 
 
-QUALITY_RULES = ("too_short", "straight_lining", "duplicate_instance", "gps_missing", "gps_far",
-                 "outside_window", "enumerator_outlier")
+# The data-quality rules of the citizen interviews, in the order an interview's reason for being
+# left out is chosen (the most certain first: a copy of another submission, a date outside the
+# fieldwork, then the interview's own signs, then its enumerator's).
+QUALITY_RULES = ("duplicate_instance", "outside_window", "too_short", "straight_lining",
+                 "gps_missing", "gps_far", "enumerator_outlier")
 EXCLUSIONS = ("not_approved", "no_consent", *QUALITY_RULES)
 
 
 @dataclass(frozen=True)
 class Quality:
     """Data-quality rules of the citizen interviews and which of them leave an interview out of
-    the scores (``exclude``: rule or reason -> bool; every one on unless the definition says so)."""
+    the scores (``exclude``: rule or reason -> bool; every one on unless the definition says so).
+    The thresholds and why they are where they are: forms/README.md, section "quality"."""
 
     exclude: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(EXCLUSIONS, True))
     min_seconds_per_answer: float = 3.0
     straight_lining_share: float = 0.9
     straight_lining_min_blocks: int = 4
-    gps_max_km: float = 10.0
+    gps_max_km: float = 5.0
+    gps_min_interviews: int = 5  # located interviews a village needs for its centre
     enumerator_outlier_z: float = 3.5
     enumerator_min_interviews: int = 20
+    fg_score_gap: float = 25.0  # points between a group's 0-100 score and the survey's
     time_zone: str = "Asia/Bishkek"
 
 

@@ -146,8 +146,8 @@ class _Reader:
         p = "quality"
         self.c.unknown_keys(node, p, {"exclude", "min_seconds_per_answer", "straight_lining_share",
                                       "straight_lining_min_blocks", "gps_max_km",
-                                      "enumerator_outlier_z", "enumerator_min_interviews",
-                                      "time_zone"})
+                                      "gps_min_interviews", "enumerator_outlier_z",
+                                      "enumerator_min_interviews", "fg_score_gap", "time_zone"})
         exclude = dict(default.exclude)
         rules = self.c.mapping(node, "exclude", p, required=False)
         if rules is not None:
@@ -160,14 +160,20 @@ class _Reader:
             return getattr(default, key) if value is None else value
 
         zone = self.c.string(node, "time_zone", p, required=False, default=default.time_zone)
+        if zone and not _is_time_zone(zone):
+            self.c.add(node.line_of("time_zone"), f"{p}.time_zone", zone,
+                       "is not a time zone name", "write an IANA name, e.g. 'Asia/Bishkek'")
+            zone = None
         return Quality(
             exclude=exclude,
             min_seconds_per_answer=num("min_seconds_per_answer", low=0),
             straight_lining_share=num("straight_lining_share", low=0, high=1),
             straight_lining_min_blocks=int(num("straight_lining_min_blocks", low=1, integer=True)),
             gps_max_km=num("gps_max_km", positive=True),
+            gps_min_interviews=int(num("gps_min_interviews", low=1, integer=True)),
             enumerator_outlier_z=num("enumerator_outlier_z", positive=True),
             enumerator_min_interviews=int(num("enumerator_min_interviews", low=1, integer=True)),
+            fg_score_gap=num("fg_score_gap", low=0, high=100),
             time_zone=zone or default.time_zone)
 
     def method(self) -> Method | None:
@@ -586,3 +592,14 @@ class _Reader:
         if None in (moe, conf, deff, low, high, days):
             return None
         return SamplePlanSettings(moe, conf, deff, low, high, days, groups, tuple(teams))
+
+
+def _is_time_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone (the interview dates of the quality rules use it)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

@@ -86,6 +86,6 @@ def score(conn: duckdb.DuckDBPyConnection, definition: Definition,
         "SELECT DISTINCT round FROM gap_scores ORDER BY round").fetchall()]
     cells = dict(conn.execute("SELECT round, count(*) FROM gap_scores GROUP BY round").fetchall())
     excluded = conn.execute("""
-        SELECT round, municipality_code, excluded_reason, count(*) FROM fct_interviews
-        WHERE NOT used GROUP BY ALL ORDER BY ALL""").fetchall()
+        SELECT round, municipality_code, reason, excluded FROM exclusions
+        WHERE excluded > 0 ORDER BY ALL""").fetchall()
     return ScoreResult(run, rounds, cells, excluded)

@@ -4,7 +4,7 @@
 ``dim_service``, ``dim_service_municipality`` (which services apply where), ``dim_item``,
 ``dim_indicator``, ``dim_scale`` (every answer code with its labels and whether it is left out
 of the base), ``dim_enumerator``, ``plan_quota`` (the sample plan's interviews per village and
-sex × age group) and ``study_method`` (one row: every scoring setting of ``method:`` and
+sex × age group), ``plan_focus_groups`` (sessions per municipality by group type) and ``study_method`` (one row: every scoring setting of ``method:`` and
 ``quality:``). A service, item or indicator added to ``indicators.yaml`` flows through the marts
 with no code change, because the marts read these tables instead of naming columns.
 """
@@ -87,6 +87,7 @@ def study_frames(definition: Definition, geography: Geography) -> dict[str, pd.D
         "focus_groups_per_municipality": sum(definition.sample_plan.focus_groups.values()),
         "exclude_not_approved": quality.exclude["not_approved"],
         "exclude_no_consent": quality.exclude["no_consent"],
+        "quality_rules": list(QUALITY_RULES),  # in the order a reason to leave out is chosen
         "exclude_rules": [rule for rule in QUALITY_RULES if quality.exclude[rule]],
         **{k: v for k, v in asdict(quality).items() if k != "exclude"},
     }
@@ -101,6 +102,10 @@ def study_frames(definition: Definition, geography: Geography) -> dict[str, pd.D
         "dim_scale": pd.DataFrame(scales),
         "dim_enumerator": pd.DataFrame(enumerators),
         "plan_quota": pd.DataFrame(quota),
+        "plan_focus_groups": pd.DataFrame(
+            [{"group_type": group, "sessions": n}
+             for group, n in definition.sample_plan.focus_groups.items()],
+            columns=["group_type", "sessions"]),
         "study_method": pd.DataFrame([settings]),
     }
 

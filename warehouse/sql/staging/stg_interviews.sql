@@ -28,6 +28,10 @@ FROM src_citizen c
 CROSS JOIN study_method m
 LEFT JOIN (SELECT submission_id, instance_name FROM src_instance_names
            WHERE form_id = 'citizen_survey') n ON n.submission_id = c._id
+-- answered: questions a person saw and answered (they have a label in the deployed form); the
+-- phone's own values (start, end, today, deviceid) and calculations have none
 LEFT JOIN (SELECT submission_id, count(*) AS answered FROM src_answers
            WHERE form_id = 'citizen_survey' AND value IS NOT NULL
+             AND question IN (SELECT question FROM labels
+                              WHERE form_id = 'citizen_survey' AND choice IS NULL)
            GROUP BY submission_id) a ON a.submission_id = c._id
