@@ -77,8 +77,10 @@ def round_rows(definition: Definition, world, visits, drop: set[str]) -> tuple[l
                "study_round": definition.study.round, "start": visit.start, "end": visit.end,
                "_submission_time": visit.sent.astimezone(dt.UTC).replace(tzinfo=None), **values}
         if visit.form == CITIZEN:
-            lat, lon, _alt, acc = (float(x) for x in values.pop("gps").split())
-            row.update(gps_latitude=lat, gps_longitude=lon, gps_accuracy=acc)
+            gps = values.pop("gps", None)  # some phones get no fix
+            if gps:
+                lat, lon, _alt, acc = (float(x) for x in gps.split())
+                row.update(gps_latitude=lat, gps_longitude=lon, gps_accuracy=acc)
             if "resp_age" in values:
                 row["resp_age_group"] = age_group(definition, int(values["resp_age"]))
             citizen.append(row)

@@ -17,7 +17,7 @@ import duckdb
 import pandas as pd
 
 from forms.definition import Definition, Geography
-from tests.scoring_world import ROUND, START, write_synced
+from tests.scoring_world import ROUND, START, asset_of, register_form, write_synced
 from warehouse.scoring import score
 from warehouse.sources import CITIZEN, FOCUS_GROUP
 
@@ -36,16 +36,17 @@ def with_study(definition: Definition, **settings: Any) -> Definition:
 
 def write_labels(conn: duckdb.DuckDBPyConnection, form: str, questions: Iterable[str]) -> None:
     """Give each question a label, as the deployed form does for every question a person sees."""
-    rows = [(form, q, q) for q in questions]
+    rows = [(form, q, q, asset_of(form)) for q in questions]
     if rows:
-        conn.executemany("INSERT INTO labels VALUES (?, ?, NULL, 'en', ?)", rows)
+        conn.executemany("INSERT INTO labels (form_id, question, choice, language, label, asset_uid, "
+                         "repeat_path) VALUES (?, ?, NULL, 'en', ?, ?, '')", rows)
 
 
 def write_instance_names(conn: duckdb.DuckDBPyConnection, form: str,
                          names: Mapping[int, str]) -> None:
     """Keep each submission's ``meta/instanceName`` in a raw payload, as a sync does."""
-    uid = f"asset-{form}"
-    conn.execute("INSERT INTO forms VALUES (?, ?, ?, NULL, '{}', now())", [form, uid, form])
+    uid = asset_of(form)
+    register_form(conn, form, {})
     conn.executemany(
         "INSERT INTO raw_submissions (asset_uid, _id, _uuid, payload, payload_hash, first_seen, "
         "last_seen) VALUES (?, ?, ?, ?, 'hash', now(), now())",
@@ -108,7 +109,8 @@ def write_focus_groups(conn: duckdb.DuckDBPyConnection, sessions: list[Session])
                                "_parent_table_name": "repeat_focus_group__fg_theme",
                                "_submission__id": s._id, "fg_quote_text": text,
                                "fg_quote_participant": who, "fg_quote_minute": minute})
-        answers += [(FOCUS_GROUP, s._id, "", index, q, v, float(v)) for q, v in s.scores.items()]
+        answers += [(FOCUS_GROUP, s._id, "", index, q, v, float(v), asset_of(FOCUS_GROUP))
+                    for q, v in s.scores.items()]
     for table, rows in (("submissions_focus_group", typed),
                         ("repeat_focus_group__fg_participant", participants),
                         ("repeat_focus_group__fg_theme", themes),
@@ -117,8 +119,13 @@ def write_focus_groups(conn: duckdb.DuckDBPyConnection, sessions: list[Session])
             conn.register("_rows", pd.DataFrame(rows))
             conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _rows")
             conn.unregister("_rows")
+    register_form(conn, FOCUS_GROUP, {"": "submissions_focus_group",
+                                      "fg_participant": "repeat_focus_group__fg_participant",
+                                      "fg_theme": "repeat_focus_group__fg_theme",
+                                      "fg_theme/fg_quote": "repeat_focus_group__fg_quote"})
     if answers:
-        conn.executemany("INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)", answers)
+        conn.executemany("INSERT INTO answers (form_id, submission_id, repeat_path, _index, question, "
+                         "value, value_numeric, asset_uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", answers)
 
 
 def at(day: int, hour: float = 9.0) -> dt.datetime:

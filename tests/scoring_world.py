@@ -113,6 +113,22 @@ def interview(number: int, village: str, sex: str = "f", age_group: str = "30_44
             **answers}
 
 
+def asset_of(form: str) -> str:
+    """The asset uid a test gives the study form ``form``."""
+    return f"asset-{form}"
+
+
+def register_form(conn: duckdb.DuckDBPyConnection, form: str, tables: Mapping[str, str]) -> None:
+    """Record the form as a sync does: its asset in ``forms`` and the name of each of its tables
+    (repeat path -> table) in ``form_tables``, which is how the scores find them."""
+    uid = asset_of(form)
+    conn.execute("INSERT INTO forms VALUES (?, ?, ?, NULL, '{}', now()) ON CONFLICT DO NOTHING",
+                 [form, uid, form])
+    for path, table in tables.items():
+        conn.execute("INSERT INTO form_tables VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                     [uid, form, path, table])
+
+
 def write_synced(conn: duckdb.DuckDBPyConnection, citizen: list[dict[str, Any]],
                  lsg: list[dict[str, Any]] = ()) -> None:
     """Create the warehouse's tables and write the interviews and assessments as a sync would:
@@ -153,17 +169,18 @@ def write_synced(conn: duckdb.DuckDBPyConnection, citizen: list[dict[str, Any]],
         conn.register("_typed", frame)
         conn.execute(f'CREATE OR REPLACE TABLE "submissions_{form}" AS SELECT * FROM _typed')
         conn.unregister("_typed")
+        register_form(conn, form, {"": f"submissions_{form}"})
     answers = pd.DataFrame(long_rows, columns=["form_id", "submission_id", "repeat_path", "_index",
                                                "question", "value"])
     choices = pd.DataFrame(choice_rows, columns=["form_id", "submission_id", "repeat_path",
                                                  "_index", "question", "choice"])
     conn.register("_answers", answers)
     conn.execute("""INSERT INTO answers (form_id, submission_id, repeat_path, _index, question,
-                                         value, value_numeric)
-                    SELECT *, TRY_CAST(value AS DOUBLE) FROM _answers""")
+                                         value, value_numeric, asset_uid)
+                    SELECT *, TRY_CAST(value AS DOUBLE), 'asset-' || form_id FROM _answers""")
     conn.unregister("_answers")
     conn.register("_choices", choices)
     conn.execute("""INSERT INTO select_multiple (form_id, submission_id, repeat_path, _index,
-                                                 question, choice)
-                    SELECT * FROM _choices""")
+                                                 question, choice, asset_uid)
+                    SELECT *, 'asset-' || form_id FROM _choices""")
     conn.unregister("_choices")

@@ -31,9 +31,9 @@ CREATE OR REPLACE TEMP MACRO wilson_high(p, n, z) AS
                          / (1 + z * z / n) END;
 """
 
-def t_quantile(probability: float, degrees_of_freedom: float) -> float | None:
+def t_quantile(probability: float | None, degrees_of_freedom: float | None) -> float | None:
     """Student's t quantile (scipy); None without a degree of freedom (no variance estimate)."""
-    if degrees_of_freedom < 1:
+    if probability is None or degrees_of_freedom is None or degrees_of_freedom < 1:
         return None
     return float(student_t.ppf(probability, degrees_of_freedom))
 
@@ -42,7 +42,8 @@ def register_t_quantile(conn: duckdb.DuckDBPyConnection) -> None:
     """``t_quantile(probability, df)`` in the connection's SQL (a NULL df gives NULL)."""
     with contextlib.suppress(duckdb.Error):
         conn.remove_function("t_quantile")
-    conn.create_function("t_quantile", t_quantile, ["DOUBLE", "DOUBLE"], "DOUBLE")
+    conn.create_function("t_quantile", t_quantile, ["DOUBLE", "DOUBLE"], "DOUBLE",
+                         null_handling="special")
 
 
 PYTHON_MODELS = [
