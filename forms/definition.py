@@ -146,6 +146,9 @@ class Method:
     confidence_level: float
     weight_trim_low: float
     weight_trim_high: float
+    # how villages enter the variance of S: 'clusters' (PSUs, as survey::svydesign(ids = ~village))
+    # or 'strata' (every village interviewed: survey::svydesign(ids = ~1, strata = ~village))
+    villages: str = "clusters"
 
 
 # The data-quality rules of the citizen interviews, in the order an interview's reason for being

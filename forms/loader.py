@@ -184,7 +184,7 @@ class _Reader:
         self.c.unknown_keys(node, p, {
             "gap_threshold", "quadrant_cut", "suppress_below", "flag_below",
             "min_effectiveness_coverage", "headline_satisfaction", "top_box", "confidence_level",
-            "weight_trim"})
+            "weight_trim", "villages"})
         gap = self.c.number(node, "gap_threshold", p, low=0, high=100)
         cut = self.c.number(node, "quadrant_cut", p, low=0, high=100)
         suppress = self.c.number(node, "suppress_below", p, low=1, integer=True)
@@ -192,6 +192,8 @@ class _Reader:
         coverage = self.c.number(node, "min_effectiveness_coverage", p, low=0, high=1)
         headline = self.c.choice(node, "headline_satisfaction", p, ("top2box", "mean_index"))
         conf = self.c.number(node, "confidence_level", p, low=0.5, high=0.999)
+        villages = self.c.choice(node, "villages", p, ("clusters", "strata"), required=False,
+                                 default="clusters")
         top_box: tuple[str, ...] = ()
         top = node.get("top_box")
         if not isinstance(top, LineList) or not top:
@@ -214,7 +216,8 @@ class _Reader:
         values = (gap, cut, suppress, flag, coverage, headline, conf, low, high)
         if None in values or not top_box:
             return None
-        return Method(gap, cut, suppress, flag, coverage, headline, top_box, conf, low, high)
+        return Method(gap, cut, suppress, flag, coverage, headline, top_box, conf, low, high,
+                      villages or "clusters")
 
     def sexes(self) -> tuple[Choice, ...]:
         seq = self.c.sequence(self.doc, "sexes", "")
@@ -527,6 +530,8 @@ class _Reader:
                                       "focus_groups", "teams"})
         moe = self.c.number(node, "margin_of_error", p, low=0.005, high=0.3)
         conf = self.c.number(node, "confidence_level", p, low=0.5, high=0.999)
+        villages = self.c.choice(node, "villages", p, ("clusters", "strata"), required=False,
+                                 default="clusters")
         deff = self.c.number(node, "design_effect", p, low=1, high=10)
         low = self.c.number(node, "min_interviews", p, integer=True, low=1)
         high = self.c.number(node, "max_interviews", p, integer=True, low=1)

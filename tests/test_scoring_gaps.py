@@ -48,7 +48,9 @@ def services():
 @pytest.fixture(scope="module")
 def world(study):
     bundled, _ = study
+    # villages as strata: both villages answer alike, so a clustered variance would be 0
     definition = make_study(bundled, services(), ["G", "H"], suppress_below=2, flag_below=3,
+                            villages="strata",
                             gap_threshold=10, quadrant_cut=50, min_effectiveness_coverage=0.5)
     geo = geography({"G": {"G1": {("f", "30_44"): 300}, "G2": {("f", "30_44"): 700}},
                      "H": {"H1": {("f", "30_44"): 100}}})

@@ -56,7 +56,7 @@ def world(study):
     bundled, _ = study
     definition = make_study(
         bundled, [service("A", {"a1": 1}), service("B", {"b1": 2, "b2": 1})], ["M", "N", "P"],
-        suppress_below=1, flag_below=2)
+        suppress_below=1, flag_below=2, villages="strata")
     geo = geography({"M": M, "N": N, "P": P})
     citizen = [interview(i, v, a1=code) for i, (v, code) in enumerate(ANSWERS_M, start=1)]
     citizen += [interview(100 + i, "N1", b1=b1, b2=b2)
@@ -93,6 +93,43 @@ def test_linearised_variance_with_villages_as_strata_by_hand(world):
     # the mean score: u_i = w_i (x_i - 22/7) / 350: M1 (26, -16, 0)/49, M2 (6, 0, -15, -1)/49
     # M1: 3/2 (932/2401 - (10/49)^2/3) = 1348/2401; M2: 4/3 (262/2401 - (10/49)^2/4) = 316/2401
     assert s["variance_mean_score"] == pytest.approx(float(F(1664, 2401)), rel=1e-12)
+
+
+def test_villages_as_clusters_by_default__variance_df_deff_and_interval_by_hand(study):
+    # M again with the definition's default method.villages: clusters. Cluster totals of u
+    # (above): U_M1 = 2/49, U_M2 = -2/49, C = 2 villages -> V = 2/1 x (4 + 4)/2401 = 16/2401, with
+    # C - 1 = 1 degree of freedom. SRS variance 3/49 (below) -> deff = (16/2401)/(3/49) = 16/147.
+    # Wilson base n p (1 - p) / ((n - 1) V) = 5 x 12/49 / (4 x 16/2401) = 2940/64 = 45.9375,
+    # at the t quantile on 1 degree of freedom (12.706).
+    bundled, _ = study
+    definition = make_study(bundled, [service("A", {"a1": 1})], ["M"], suppress_below=1,
+                            flag_below=2)
+    assert definition.method.villages == "clusters"
+    citizen = [interview(i, v, a1=code) for i, (v, code) in enumerate(ANSWERS_M, start=1)]
+    conn = scored(definition, geography({"M": M}), citizen)
+    s = row(conn, "fct_satisfaction", municipality_code="M", service_code="A")
+    assert s["variance_design"] == "clusters" and s["degrees_of_freedom"] == 1
+    assert s["variance_p"] == pytest.approx(float(F(16, 2401)), rel=1e-12)
+    assert s["variance_p_villages_as_strata"] == pytest.approx(float(F(192, 2401)), rel=1e-12)
+    g = row(conn, "gap_scores", municipality_code="M", service_code="A")
+    assert g["design_effect"] == pytest.approx(16 / 147, rel=1e-12)
+    assert g["wilson_base"] == pytest.approx(2940 / 64, rel=1e-12)
+    low, high = wilson(3 / 7, 2940 / 64, student_t.ppf(0.975, 1))
+    assert (g["top2box_ci_low"], g["top2box_ci_high"]) == pytest.approx((100 * low, 100 * high))
+
+
+def test_one_village_as_clusters__falls_back_to_the_respondents_as_units(world, study):
+    # N has a single village: a cluster variance needs two, so the strata formula (here: the
+    # respondents of the one village) is used and the design says so
+    bundled, _ = study
+    definition = make_study(bundled, [service("B", {"b1": 2, "b2": 1})], ["N"], suppress_below=1,
+                            flag_below=2)
+    citizen = [interview(100 + i, "N1", b1=b1, b2=b2) for i, (b1, b2) in enumerate(ANSWERS_N, start=1)]
+    s = row(scored(definition, geography({"N": N}), citizen), "fct_satisfaction",
+            municipality_code="N", service_code="B")
+    strata = row(world, "fct_satisfaction", municipality_code="N", service_code="B")
+    assert s["variance_design"] == "strata" and s["degrees_of_freedom"] == 3
+    assert s["variance_p"] == pytest.approx(strata["variance_p"], rel=1e-12)
 
 
 def test_design_effect_is_the_design_variance_over_the_srs_one(world):
@@ -225,7 +262,7 @@ def larger(study):
             citizen.append(interview(number, village, sex, age, **answers))
     definition = make_study(bundled, [service("C", {"c1": 1}), service("C2", {"c2": 1}),
                                       service("D", {"d1": 1, "d2": 1})], ["L"], suppress_below=1,
-                            flag_below=2)
+                            flag_below=2, villages="strata")
     conn = scored(definition, geography({"L": pop}), citizen)
     frame = conn.execute("""
         SELECT w.submission_id, w.village_code, w.weight, a.item_code, a.code, a.valid,
@@ -259,10 +296,11 @@ def test_variance_of_a_share_and_a_mean_in_a_domain_equals_samplics(larger, item
     assert s["variance_p"] == pytest.approx(var_p, rel=1e-6)
     assert s["satisfaction_mean_index"] == pytest.approx((mean - 1) / 4 * 100, rel=1e-9)
     assert s["variance_mean_score"] == pytest.approx(var_mean, rel=1e-6)
-    # villages as the PSUs (the clustered alternative)
+    # villages as the PSUs (the definition's default, method.villages: clusters)
     _, var_psu = samplics_variance(top, people.weight.to_numpy(), domain,
                                    psu=people.village_code.to_numpy())
     assert s["variance_p_villages_as_psus"] == pytest.approx(var_psu, rel=1e-6)
+    assert s["variance_p_villages_as_strata"] == pytest.approx(var_p, rel=1e-6)
 
 
 def test_variance_of_a_two_item_satisfaction_everyone_answers_equals_samplics_on_its_mean(larger):
@@ -284,7 +322,7 @@ def test_with_the_mean_index_as_headline_s_its_interval_and_deff_are_the_mean_in
     # score is (weighted variance 36400 / 17150) / (n - 1 = 4) and V = 1664/2401 -> deff 64/49
     bundled, _ = study
     definition = make_study(bundled, [service("A", {"a1": 1})], ["M"], suppress_below=1,
-                            flag_below=2, headline_satisfaction="mean_index")
+                            flag_below=2, headline_satisfaction="mean_index", villages="strata")
     citizen = [interview(i, v, a1=code) for i, (v, code) in enumerate(ANSWERS_M, start=1)]
     g = row(scored(definition, geography({"M": M}), citizen), "gap_scores", service_code="A")
     assert g["satisfaction"] == pytest.approx((22 / 7 - 1) / 4 * 100)

@@ -9,23 +9,23 @@
 -- variable is u_i = sum_k a_k w_i d_ik (y_ik - p_k) / W_k (d_ik = 1 when interview i gave item k a
 -- valid answer, W_k = sum_i w_i d_ik). Interviews without a valid answer (non-users) have u_i = 0
 -- and stay in the design: a domain estimate, as survey::svymean(~y, subset(design, domain)) gives.
--- The design of a round x municipality follows from the sample plan, which allocates interviews
--- to every village of the municipality (forms/sample_plan.py): villages are strata taken with
--- certainty and the respondents within a village are the sampling units, i.e.
--- survey::svydesign(ids = ~1, strata = ~village, weights = ~w):
---   var = sum_h n_h / (n_h - 1) * sum_{i in h} (u_i - mean_h(u))^2,   n_h = interviews used in h,
--- with n - H degrees of freedom (n interviews used, H villages with one). A village with a single
--- interview adds u_i^2 (centred on the overall mean, 0: survey's lonely.psu = "adjust").
--- Between-village differences are not sampling error when every village is interviewed; when a
--- village of the municipality has no interview (fieldwork failed there), its adults are carried by
--- the others' weights (warehouse/weights.py) and the cell says how many villages are missing.
--- The clustered alternative, villages as PSUs (C / (C - 1) * sum_c U_c^2 over the C villages,
--- C - 1 degrees of freedom: survey::svydesign(ids = ~village)), is kept beside it as
--- variance_p_villages_as_psus. It counts the differences between villages, all of them measured,
--- as sampling error, and estimates the variance from 5-7 villages: on simulated rounds
--- (bench/coverage.py, 40 seeds) its 95% intervals held the truth in 0.89 of the cells with
--- 50-150 answers and 0.97 with 300+ at the normal quantile (0.94-0.98 with t on C - 1, intervals
--- 44% wider), where the stratified design holds 0.94-0.96 at every base.
+-- How villages enter the design is the study definition's method.villages:
+-- * clusters (the default, DESIGN.md 5.2): villages are the primary sampling units of the
+--   municipality's design, survey::svydesign(ids = ~village, weights = ~w):
+--     var = C / (C - 1) * sum_c U_c^2,  U_c = sum_{i in c} u_i  (the U_c sum to 0),
+--   over the C villages with an interview used, with C - 1 degrees of freedom; with a single
+--   village there is nothing to compare it with, and the strata formula below is used instead.
+-- * strata (every village interviewed, as the sample plan in forms/sample_plan.py allocates):
+--   villages are strata taken with certainty, respondents the sampling units,
+--   survey::svydesign(ids = ~1, strata = ~village, weights = ~w):
+--     var = sum_h n_h / (n_h - 1) * sum_{i in h} (u_i - mean_h(u))^2,   n_h = interviews in h,
+--   with n - H degrees of freedom; a village with a single interview adds u_i^2 (survey's
+--   lonely.psu = "adjust"). Between-village differences are then not sampling error.
+-- Both variances are kept (variance_p_villages_as_psus, variance_p_villages_as_strata); the
+-- chosen one is variance_p. On simulated rounds (bench/coverage.py) both hold the true S in
+-- 0.92-0.98 of the cells: clusters (with t on C - 1) more widely and less evenly across bases,
+-- strata more tightly. A village of the municipality with no interview (fieldwork failed there)
+-- has its adults carried by the others' weights (warehouse/weights.py); villages_missing says so.
 --
 -- Design effect: var / var_srs, var_srs the variance of the same estimator under simple random
 -- sampling of the n interviews in the domain, as survey::svymean(..., deff = TRUE) estimates it:
@@ -78,7 +78,8 @@ variance AS (
            sum(CASE WHEN interviews > 1
                     THEN interviews / (interviews - 1) * (ss_mean - s_mean * s_mean / interviews)
                     ELSE ss_mean END) AS variance_mean_score,
-           sum(s_top * s_top) AS between_top
+           sum(s_top * s_top) AS between_top,
+           sum(s_mean * s_mean) AS between_mean
     FROM by_village GROUP BY ALL
 ),
 by_respondent AS (
@@ -94,16 +95,25 @@ estimates AS (
 SELECT
     e.round, e.municipality_code, e.service_code, r.n, e.items,
     d.villages, d.villages_in_municipality - d.villages AS villages_missing,
-    d.interviews - d.villages AS degrees_of_freedom,
+    CASE WHEN m.villages = 'clusters' AND d.villages > 1 THEN 'clusters' ELSE 'strata' END
+        AS variance_design,
+    CASE WHEN m.villages = 'clusters' AND d.villages > 1 THEN d.villages - 1
+         ELSE d.interviews - d.villages END AS degrees_of_freedom,
     100 * e.p AS satisfaction,
     (e.mean_score - 1) / 4 * 100 AS satisfaction_mean_index,
-    greatest(v.variance_p, 0) AS variance_p,
-    greatest(v.variance_mean_score, 0) AS variance_mean_score,
+    CASE WHEN m.villages = 'clusters' AND d.villages > 1
+         THEN d.villages / (d.villages - 1) * v.between_top
+         ELSE greatest(v.variance_p, 0) END AS variance_p,
+    CASE WHEN m.villages = 'clusters' AND d.villages > 1
+         THEN d.villages / (d.villages - 1) * v.between_mean
+         ELSE greatest(v.variance_mean_score, 0) END AS variance_mean_score,
     CASE WHEN r.n > 1 THEN r.weight_sum * r.su_top / (r.n - 1) END AS variance_p_srs,
     CASE WHEN r.n > 1 THEN r.weight_sum * r.su_mean / (r.n - 1) END AS variance_mean_score_srs,
     CASE WHEN d.villages > 1 THEN d.villages / (d.villages - 1) * v.between_top END
-        AS variance_p_villages_as_psus
+        AS variance_p_villages_as_psus,
+    greatest(v.variance_p, 0) AS variance_p_villages_as_strata
 FROM estimates e
+CROSS JOIN study_method m
 JOIN by_respondent r USING (round, municipality_code, service_code)
 JOIN variance v USING (round, municipality_code, service_code)
 JOIN design d USING (round, municipality_code)

@@ -27,8 +27,11 @@ cells AS (
 s AS (
     SELECT f.*, f.satisfaction / 100 AS p,
            t_quantile(0.5 + m.confidence_level / 2, f.degrees_of_freedom) AS q,
-           CASE WHEN f.variance_p_srs > 0 THEN f.variance_p / f.variance_p_srs END AS deff_top,
-           CASE WHEN f.variance_mean_score_srs > 0
+           -- no design effect from a design variance of 0 (identical villages, or one answer):
+           -- the interval then rests on the plain base n
+           CASE WHEN f.variance_p > 0 AND f.variance_p_srs > 0
+                THEN f.variance_p / f.variance_p_srs END AS deff_top,
+           CASE WHEN f.variance_mean_score > 0 AND f.variance_mean_score_srs > 0
                 THEN f.variance_mean_score / f.variance_mean_score_srs END AS deff_mean,
            -- n / deff of a binomial share of n with the design variance of S (see above)
            CASE WHEN f.variance_p > 0 AND f.n > 1
