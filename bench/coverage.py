@@ -19,20 +19,24 @@ Reported, over all seeds:
   whose margin in truth.json (distance to the nearest cut) exceeds their interval's half-width;
   it must be at least 0.95. Cells whose truth is insufficient_data are reported apart.
 
-The straight-lining enumerator the simulator plants copies a respondent's first item answer to
-every item of a service block, which the truth does not model: until the quality rules leave
-those interviews out, the bench drops that enumerator's interviews by reading truth.json's
-``enumerators`` (``--keep-straight-liner`` loads them and leaves it to the quality rules).
+The simulator also plants faults the truth does not model (a straight-lining enumerator who
+copies a respondent's first item answer to every item of a service block, one who inflates
+answers, one who makes interviews up at home): the bench loads them all and leaves them to the
+quality rules, as the real scoring does (``--drop-straight-liner`` drops that enumerator's
+interviews by reading truth.json's ``enumerators`` instead, for comparison). ``--villages``
+scores with villages as clusters or as strata whatever the definition says (``method.villages``).
 
 Baseline, in the same run: the same cells' intervals as the textbook Wald interval on the
 unweighted share (p ± z √(p(1 − p)/n), as if the interviews were a simple random sample).
 
-Run: .venv/bin/python bench/coverage.py [--seeds 20] [--first-seed 1] [--out out/bench/coverage]
+Run: .venv/bin/python bench/coverage.py [--seeds 20] [--first-seed 1] [--villages strata]
+[--out out/bench/coverage]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -134,10 +138,18 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("out/bench/coverage"))
-    parser.add_argument("--keep-straight-liner", action="store_true",
-                        help="load the straight-lining enumerator's interviews too")
+    parser.add_argument("--drop-straight-liner", action="store_true",
+                        help="drop the straight-lining enumerator's interviews (read from the truth) "
+                             "instead of leaving them to the quality rules")
+    parser.add_argument("--villages", choices=("clusters", "strata"),
+                        help="villages in the variance of S (default: the definition's method.villages)")
     args = parser.parse_args()
+    args.keep_straight_liner = not args.drop_straight_liner
     definition, geography = load_study(BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY)
+    if args.villages:
+        definition = dataclasses.replace(
+            definition, method=dataclasses.replace(definition.method, villages=args.villages))
+    print(f"villages in the variance of S: {definition.method.villages}")
     plan = plan_sample(definition, geography)
     z = 1.959963984540054
     cells, seconds, interviews = [], 0.0, 0

@@ -164,6 +164,33 @@ def sync(
     result.raise_for_refusals()
 
 
+@app.command("score")
+def score(
+    definition: Annotated[Path, typer.Option(help="The study definition (YAML).")] = DEFAULT_DEFINITION,
+    geography: Annotated[Path, typer.Option(help="The geography (CSV).")] = DEFAULT_GEOGRAPHY,
+    round_code: Annotated[str | None, typer.Option(
+        "--round", help="Print this round's table only (every round is always rebuilt).")] = None,
+    warehouse: WarehouseOption = None,
+    prefect: PrefectOption = False,
+) -> None:
+    """Rebuild the gap scores and every mart (weights, intervals, effectiveness, round changes,
+    fieldwork progress, quality flags, focus groups) in one transaction; print a short table.
+
+    Example: aimak score --round r2026_baseline
+    """
+    settings = _settings(warehouse, token=False)  # before the heavier imports below
+    from flows import runner, stages
+
+    if runner.runs_as_flow(prefect):
+        from flows.score import score_flow
+
+        result = runner.call_flow(score_flow, str(definition), str(geography),
+                                  str(settings.warehouse), round_code)
+    else:
+        result = stages.score(settings, definition, geography, round_code)
+    typer.echo(result.summary())
+
+
 @app.command("server")
 def server(
     host: Annotated[str, typer.Option(help="Address to bind. 127.0.0.1 (default) serves this computer "

@@ -530,8 +530,6 @@ class _Reader:
                                       "focus_groups", "teams"})
         moe = self.c.number(node, "margin_of_error", p, low=0.005, high=0.3)
         conf = self.c.number(node, "confidence_level", p, low=0.5, high=0.999)
-        villages = self.c.choice(node, "villages", p, ("clusters", "strata"), required=False,
-                                 default="clusters")
         deff = self.c.number(node, "design_effect", p, low=1, high=10)
         low = self.c.number(node, "min_interviews", p, integer=True, low=1)
         high = self.c.number(node, "max_interviews", p, integer=True, low=1)

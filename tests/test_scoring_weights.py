@@ -81,6 +81,18 @@ def test_a_sex_by_age_cell_with_adults_but_no_interview_falls_back_to_separate_m
     assert result.weights == pytest.approx([50, 150, 75, 75], rel=1e-8)
 
 
+def test_an_age_group_nobody_was_interviewed_in_yet_has_its_adults_carried_by_the_others():
+    # early fieldwork: one village of 400 adults (f18 100, f60 100, m18 100, m60 100), interviews
+    # f18, f18, m18 only: nobody of 60+. Sex margin f 200, m 200; the age margin's 60+ adults (200)
+    # are carried by 18-29, whose target becomes 400. Raked: f18 + f18 = 200 -> 100 each, m18 200;
+    # the weights still sum to the 400 adults.
+    result = weights_of([0, 0, 0], [0, 0, 2], [0, 0, 1], [0, 0, 0],
+                        [400], [100, 100, 100, 100], [200, 200], [200, 200])
+    assert result.scheme == "village+sex+age"
+    assert result.weights == pytest.approx([100, 100, 200], rel=1e-8)
+    assert result.weights.sum() == pytest.approx(400)
+
+
 def test_trimming_then_reraking_reaches_the_only_weights_on_the_margins_within_the_bounds():
     # villages V1 (f 100, m 100), V2 (f 100, m 100); V1: one woman, one man; V2: one woman, five
     # men. Raked weights are r_village x s_cell: with A = V1 f, the margins give V1 m = V2 f =

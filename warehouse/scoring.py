@@ -57,20 +57,51 @@ PYTHON_MODELS = [
 ]
 
 
+@dataclass(frozen=True)
+class MunicipalityLine:
+    """One row of the table ``aimak score`` prints."""
+
+    round: str
+    municipality: str
+    cells: int
+    with_gap: int
+    suppressed: int
+    unreliable: int
+    established: int
+    interviews: int
+    used: int
+    flagged: int
+    excluded: dict[str, int]
+
+
 @dataclass
 class ScoreResult:
     run: RunResult
     rounds: list[str]
-    cells: dict[str, int] = field(default_factory=dict)
-    excluded: list[tuple[str, str, str, int]] = field(default_factory=list)
+    lines: list[MunicipalityLine] = field(default_factory=list)
 
-    def summary(self) -> str:
-        lines = []
+    def summary(self, round_code: str | None = None) -> str:
+        """A short table per round: cells scored, suppressed and flagged, interviews used and
+        left out by reason (``round_code``: that round only)."""
+        out = []
+        header = (f"{'municipality':<14}{'cells':>6}{'gap':>5}{'supp.':>6}{'unrel.':>7}"
+                  f"{'estab.':>7}{'interviews':>11}{'used':>6}{'flagged':>8}  left out (reason: n)")
         for rnd in self.rounds:
-            lines.append(f"round {rnd}: {self.cells.get(rnd, 0)} cells scored")
-        for rnd, municipality, reason, count in self.excluded:
-            lines.append(f"  {rnd} {municipality}: {count} interview(s) left out ({reason})")
-        return "\n".join(lines)
+            if round_code and rnd != round_code:
+                continue
+            rows = [line for line in self.lines if line.round == rnd]
+            out.append(f"round {rnd}: {sum(r.cells for r in rows)} cells in {len(rows)} "
+                       f"municipalities, {sum(r.with_gap for r in rows)} with a gap")
+            out.append(header)
+            for r in rows:
+                left = ", ".join(f"{reason}: {n}" for reason, n in sorted(r.excluded.items())) or "-"
+                out.append(f"{r.municipality:<14}{r.cells:>6}{r.with_gap:>5}{r.suppressed:>6}"
+                           f"{r.unreliable:>7}{r.established:>7}{r.interviews:>11}{r.used:>6}"
+                           f"{r.flagged:>8}  {left}")
+        if not out:
+            out.append("no round scored yet: the warehouse holds no citizen interview or LSG "
+                       "assessment of the study's forms (run 'aimak sync' first)")
+        return "\n".join(out)
 
 
 def score(conn: duckdb.DuckDBPyConnection, definition: Definition,
@@ -83,10 +114,38 @@ def score(conn: duckdb.DuckDBPyConnection, definition: Definition,
         register_t_quantile(c)
 
     run = run_models(conn, sql_models() + PYTHON_MODELS, checks(), before=prepare)
-    rounds = [r[0] for r in conn.execute(
-        "SELECT DISTINCT round FROM gap_scores ORDER BY round").fetchall()]
-    cells = dict(conn.execute("SELECT round, count(*) FROM gap_scores GROUP BY round").fetchall())
-    excluded = conn.execute("""
-        SELECT round, municipality_code, reason, excluded FROM exclusions
-        WHERE excluded > 0 ORDER BY ALL""").fetchall()
-    return ScoreResult(run, rounds, cells, excluded)
+    return ScoreResult(run, rounds_in_order(conn), summary_lines(conn))
+
+
+def rounds_in_order(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """The scored rounds in fieldwork order (``dim_round``), then any other by code."""
+    return [row[0] for row in conn.execute("""
+        SELECT g.round FROM (SELECT DISTINCT round FROM gap_scores) g
+        LEFT JOIN dim_round d USING (round)
+        ORDER BY d.position NULLS LAST, g.round""").fetchall()]
+
+
+def summary_lines(conn: duckdb.DuckDBPyConnection) -> list[MunicipalityLine]:
+    rows = conn.execute("""
+        WITH cells AS (
+            SELECT round, municipality_code, count(*) AS cells,
+                   count(gap) AS with_gap, count(*) FILTER (WHERE suppressed) AS suppressed,
+                   count(*) FILTER (WHERE unreliable) AS unreliable,
+                   count(*) FILTER (WHERE gap_established) AS established
+            FROM gap_scores GROUP BY ALL),
+        interviews AS (
+            SELECT round, municipality_code, count(*) AS interviews,
+                   count(*) FILTER (WHERE used) AS used,
+                   count(*) FILTER (WHERE len(flags) > 0) AS flagged
+            FROM fct_interviews GROUP BY ALL),
+        reasons AS (
+            SELECT round, municipality_code, map(list(reason), list(excluded)) AS excluded
+            FROM exclusions WHERE excluded > 0 GROUP BY ALL)
+        SELECT c.round, c.municipality_code, c.cells, c.with_gap, c.suppressed, c.unreliable,
+               c.established, coalesce(i.interviews, 0), coalesce(i.used, 0),
+               coalesce(i.flagged, 0), r.excluded
+        FROM cells c
+        LEFT JOIN interviews i USING (round, municipality_code)
+        LEFT JOIN reasons r USING (round, municipality_code)
+        ORDER BY c.round, c.municipality_code""").fetchall()
+    return [MunicipalityLine(*row[:10], dict(row[10] or {})) for row in rows]

@@ -6,7 +6,8 @@
 2. Raking (iterative proportional fitting) to the municipality's margins from geography.csv: the
    village totals (as above) and the sex × age-group cells; when a sex × age-group cell with adults
    has no interview (or an interview falls in a cell without adults), sex and age group are raked
-   as two separate margins instead.
+   as two separate margins instead, and a sex or age group with no interview at all (early in
+   fieldwork) has its adults carried by the others, as a village without an interview.
 3. Trimming to ``[low, high] ×`` the mean weight (``method.weight_trim``) and raking again, the
    weights clipped to the bounds after every sweep, until they are on the margins and within the
    bounds. When no weights can be both (one interview carrying a whole village, say), the margins
@@ -98,8 +99,8 @@ def weigh(village: np.ndarray, cell: np.ndarray, sex: np.ndarray, age: np.ndarra
         margins = [(village, village_targets), (cell, cell_adults.astype(float))]
     else:
         scheme = "village+sex+age"
-        margins = [(village, village_targets), (sex, sex_adults.astype(float)),
-                   (age, age_adults.astype(float))]
+        margins = [(village, village_targets), (sex, _carried(sex, sex_adults, total)),
+                   (age, _carried(age, age_adults, total))]
     w, sweeps, converged = rake(base, margins)
     # on the margins the weights sum to the adults, so the mean weight and the bounds are fixed
     mean = total / len(w)
@@ -111,6 +112,14 @@ def weigh(village: np.ndarray, cell: np.ndarray, sex: np.ndarray, age: np.ndarra
     if not fits:  # no weights within the bounds meet the margins: the margins win
         return Weighting(w, base, scheme, sweeps + more, converged, outside, False)
     return Weighting(trimmed, base, scheme, sweeps + more, True, outside, True)
+
+
+def _carried(index: np.ndarray, adults: np.ndarray, total: float) -> np.ndarray:
+    """A margin's targets when some of its groups have no interview yet (early in fieldwork):
+    their adults are carried by the groups interviewed, in proportion, as a village without an
+    interview is, so the weights still sum to the municipality's adults."""
+    targets = np.where(np.bincount(index, minlength=len(adults)) > 0, adults, 0.0).astype(float)
+    return targets * (total / targets.sum())
 
 
 def _unweighable(municipality: str, group: pd.DataFrame, pop: pd.DataFrame) -> str | None:
