@@ -132,3 +132,7 @@ class SimulationError(AimakError):
 
 class LocalServerError(AimakError):
     """The local KoboToolbox-compatible server cannot start (bad option, port in use, data folder)."""
+
+
+class ScoringError(WarehouseError):
+    """A model or a check of ``aimak score`` failed; the previous marts are kept."""

@@ -9,6 +9,7 @@ name; the bytes travel as attachments (:func:`image_bytes`).
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import struct
 import zlib
@@ -16,7 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fieldsim import phrases
-from fieldsim.personas import Enumerator, Respondent, World, item_distribution, satisfaction_top2
+from fieldsim.personas import (
+    NO_FIX_SHARE,
+    Enumerator,
+    Respondent,
+    World,
+    fabricated,
+    item_distribution,
+    satisfaction_top2,
+)
 from fieldsim.truth import PRIORITY_COUNTS
 
 __all__ = ["Answers", "citizen_answers", "focus_group_answers", "image_bytes", "lsg_answers",
@@ -58,6 +67,22 @@ def _geopoint(village: str, rng: random.Random) -> str:
     return f"{lat:.6f} {lon:.6f} {rng.uniform(800, 2200):.1f} {rng.uniform(3, 15):.1f}"
 
 
+def _citizen_gps(world: World, r: Respondent, enumerator: Enumerator, honest: str) -> str | None:
+    """The interview's location: ``honest`` (near the village), none when the phone got no fix,
+    or 25-40 km away (the enumerator's home) for an interview made up there."""
+    faults = random.Random(f"gps:{world.seed}:{r.number}")
+    if fabricated(world, r, enumerator):
+        lat, lon = village_point(r.village)
+        bearing = 2 * math.pi * _unit(f"home:{enumerator.code}")
+        km = 25 + 15 * _unit(f"home-km:{enumerator.code}")
+        lat += km / 111.2 * math.cos(bearing)
+        lon += km / (111.2 * math.cos(math.radians(lat))) * math.sin(bearing)
+        return f"{lat:.6f} {lon:.6f} {faults.uniform(800, 2200):.1f} {faults.uniform(3, 15):.1f}"
+    if faults.random() < NO_FIX_SHARE:
+        return None
+    return honest
+
+
 def _location(world: World, municipality: str, village: str | None) -> dict[str, str]:
     m = world.geography.municipalities[municipality]
     out = {"oblast": world.geography.rayons[m.rayon].oblast, "rayon": m.rayon,
@@ -84,7 +109,10 @@ def priorities(world: World, municipality: str, rng: random.Random) -> list[str]
 def citizen_answers(world: World, r: Respondent, enumerator: Enumerator,
                     rng: random.Random) -> Answers:
     v: dict[str, Any] = {"enumerator": enumerator.code, **_location(world, r.municipality, r.village),
-                         "gps": _geopoint(r.village, rng), "consent": "yes" if r.consent else "no"}
+                         "gps": _citizen_gps(world, r, enumerator, _geopoint(r.village, rng)),
+                         "consent": "yes" if r.consent else "no"}
+    if v["gps"] is None:
+        del v["gps"]
     if not r.consent:
         return Answers(v)
     v.update(resp_sex=r.sex, resp_age=r.age, hh_size=r.hh_size, years_here=r.years_here)
@@ -104,6 +132,9 @@ def citizen_answers(world: World, r: Respondent, enumerator: Enumerator,
             if enumerator.straight_liner:
                 line = line or answer
                 answer = line
+            elif (enumerator.inflates and answer in ("1", "2", "3", "4")
+                  and rng.random() < enumerator.inflates):
+                answer = str(int(answer) + 1)
             v[item.code] = answer
     v["priority_services"] = priorities(world, r.municipality, rng)
     for item in world.definition.governance_items:

@@ -20,10 +20,10 @@ import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from fieldsim.personas import Respondent, World
+from fieldsim.personas import Respondent, World, fabricated
 from forms.sample_plan import SamplePlan, largest_remainder
 
-__all__ = ["APPROVED", "NOT_APPROVED", "ON_HOLD", "TZ", "Visit", "default_start",
+__all__ = ["APPROVED", "FOLLOW_UP_WEEKS", "NOT_APPROVED", "ON_HOLD", "TZ", "Visit", "default_start",
            "fieldwork_summary", "plan_fieldwork", "working_days"]
 
 TZ = ZoneInfo("Asia/Bishkek")
@@ -31,6 +31,7 @@ APPROVED, NOT_APPROVED, ON_HOLD = ("validation_status_approved", "validation_sta
                                    "validation_status_on_hold")
 CITIZEN, LSG, FOCUS = "citizen_survey", "lsg_assessment", "focus_group"
 FAST_SHARE = 1.6  # a fast enumerator's share of interviews relative to the others
+FOLLOW_UP_WEEKS = 3  # a follow-up round's fieldwork starts this many weeks after the baseline's
 
 
 @dataclass
@@ -68,11 +69,14 @@ def working_days(start: dt.date, count: int) -> list[dt.date]:
     return days
 
 
-def default_start(today: dt.date | None = None) -> dt.date:
-    """The Monday that lets a two-week fieldwork end before today (date questions must be ≤ today)."""
+def default_start(today: dt.date | None = None, *, follow_up: bool = False) -> dt.date:
+    """The Monday a round's fieldwork starts on by default. Every date must stay before today
+    (date questions must be ≤ today), so a follow-up round's two weeks end before today, and a
+    baseline starts FOLLOW_UP_WEEKS earlier: a follow-up simulated after it comes later in time."""
     today = today or dt.date.today()
     day = today - dt.timedelta(days=21)
-    return day - dt.timedelta(days=day.weekday())
+    monday = day - dt.timedelta(days=day.weekday())
+    return monday if follow_up else monday - dt.timedelta(weeks=FOLLOW_UP_WEEKS)
 
 
 def _uuid(rng: random.Random) -> str:
@@ -98,7 +102,7 @@ def _municipality_days(world: World, plan: SamplePlan, days: list[dt.date]) -> d
 def plan_fieldwork(world: World, plan: SamplePlan, respondents: list[Respondent], *,
                    start: dt.date, edit_rate: float = 0.015, deletions: int = 2) -> list[Visit]:
     """Every visit of the round, in no particular order (sort by ``sent`` to replay sending)."""
-    rng = random.Random(f"fieldwork:{world.seed}")
+    rng = random.Random(f"fieldwork:{world.draws}")
     days = working_days(start, world.definition.sample_plan.fieldwork_days)
     by_municipality = _municipality_days(world, plan, days)
     teams = {m: t for t in world.definition.sample_plan.teams for m in t.municipalities}
@@ -119,6 +123,8 @@ def plan_fieldwork(world: World, plan: SamplePlan, respondents: list[Respondent]
                 length = max(5.0, rng.gauss(27, 5) * enumerator.speed)
                 if not respondent.consent:
                     length = rng.uniform(1, 3)
+                elif fabricated(world, respondent, enumerator):  # filled in at home, in minutes
+                    length = random.Random(f"made-up:{world.seed}:{respondent.number}").uniform(0.8, 2)
                 begin, end = _at(day, clock), _at(day, clock + length)
                 late = rng.random() < enumerator.late_sender
                 if late:
@@ -133,7 +139,7 @@ def plan_fieldwork(world: World, plan: SamplePlan, respondents: list[Respondent]
     _fates(world, visits, rng, edit_rate, deletions)
     # instance ids depend on the run's size and dates too: a run with other content never reuses an
     # id (the server would answer 409), while the very same run replayed gives duplicates (202)
-    ids = random.Random(f"ids:{world.seed}:{len(respondents)}:{start.isoformat()}")
+    ids = random.Random(f"ids:{world.draws}:{len(respondents)}:{start.isoformat()}")
     for v in visits:
         v.instance_id = _uuid(ids)
         if v.edit_at:

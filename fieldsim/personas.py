@@ -43,6 +43,7 @@ __all__ = [
     "draw_respondents",
     "effectiveness",
     "expected_satisfaction",
+    "fabricated",
     "indicator_score",
     "item_distribution",
     "make_world",
@@ -82,6 +83,12 @@ PROPENSITY = {
     ("f", "18_29"): 0.9, ("f", "30_44"): 1.2, ("f", "45_59"): 1.4, ("f", "60plus"): 1.6,
     ("m", "18_29"): 0.4, ("m", "30_44"): 0.7, ("m", "45_59"): 0.9, ("m", "60plus"): 1.2,
 }
+# Planted faults (see _enumerators): the share of a fabricating enumerator's interviews made up,
+# a pleasing enumerator's chance of moving a 1-4 answer one point up, the share of interviews
+# whose phone got no GPS fix.
+FABRICATED_SHARE = 0.1
+INFLATED_SHARE = 0.6
+NO_FIX_SHARE = 0.015
 VILLAGE_SD = 4.0  # village effect on satisfaction, points (the clustering the design effect sees)
 MISSING_8 = 0.02  # share of users answering 8 (does not use this aspect) on an item
 MISSING_9 = 0.05  # share answering 9 (hard to say)
@@ -122,6 +129,8 @@ class Enumerator:
     resend: float  # chance of resending a submission (a duplicate)
     language: str  # UI language of the phone
     deviceid: str
+    fabricates: float = 0.0  # share of interviews made up away from the village, in minutes
+    inflates: float = 0.0  # chance of recording a 1-4 answer one point higher than was said
 
 
 @dataclass(frozen=True)
@@ -147,6 +156,15 @@ class World:
     village_effect: dict[str, float]
     services_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # municipality -> codes
     offset: dict[str, float] = field(default_factory=dict)  # municipality -> mean shift (points)
+    round: str = ""  # the study round simulated (fieldsim.rounds: another than the definition's)
+
+    @property
+    def draws(self) -> str:
+        """Seeds the sample, the schedule and the answers: the baseline's are the seed alone, a
+        follow-up round draws a new sample (fieldsim.rounds)."""
+        if self.round in ("", self.definition.study.round):
+            return str(self.seed)
+        return f"{self.seed}:{self.round}"
 
     def cell(self, municipality: str, service: str) -> Cell:
         return self.cells[(municipality, service)]
@@ -166,7 +184,8 @@ def make_world(definition: Definition, geography: Geography, seed: int) -> World
         total = sum(n * (village_effect[v.code] + AGE_SHIFT.get(g, 0.0) + SEX_SHIFT.get(s, 0.0))
                     for v in m.villages for (s, g), n in v.population.items())
         offset[m.code] = total / max(1, m.adults)
-    world = World(definition, geography, seed, {}, {}, village_effect, {}, offset)
+    world = World(definition, geography, seed, {}, {}, village_effect, {}, offset,
+                  definition.study.round)
     for m in geography.municipalities.values():
         services = applicable_services(definition, m)
         world.services_of[m.code] = tuple(s.code for s in services)
@@ -302,8 +321,10 @@ def indicator_values(definition: Definition, service: Service, target: float,
 
 
 def _enumerators(definition: Definition, rng: random.Random) -> dict[str, Enumerator]:
-    """Habits: the third enumerator of each team is fast, the fourth of the second team
-    straight-lines, the fifth sends late; everyone resends now and then."""
+    """Habits: the third enumerator of each team is fast, the fourth of the last team
+    straight-lines, the fifth sends late; everyone resends now and then. In the first team the
+    first enumerator makes up some interviews at home in a few minutes (:func:`fabricated`) and
+    the second records answers higher than said: faults the data-quality rules must find."""
     out: dict[str, Enumerator] = {}
     for t, team in enumerate(definition.sample_plan.teams):
         for i, code in enumerate(team.enumerators):
@@ -318,8 +339,18 @@ def _enumerators(definition: Definition, rng: random.Random) -> dict[str, Enumer
                 resend=0.02,
                 language="ky" if (i + t) % 2 else "ru",
                 deviceid=f"collect:SIM{rng.getrandbits(48):012X}",
+                fabricates=FABRICATED_SHARE if (t == 0 and i == 0) else 0.0,
+                inflates=INFLATED_SHARE if (t == 0 and i == 1) else 0.0,
             )
     return out
+
+
+def fabricated(world: World, respondent: Respondent, enumerator: Enumerator) -> bool:
+    """Whether the enumerator made this interview up (a pure function of the seed and the
+    respondent, so the schedule and the answers agree without sharing a random stream)."""
+    if not enumerator.fabricates or not respondent.consent:
+        return False
+    return random.Random(f"fabricated:{world.seed}:{respondent.number}").random() < enumerator.fabricates
 
 
 def satisfaction_top2(world: World, cell: Cell, item: str, village: str, sex: str,
@@ -419,7 +450,7 @@ def scaled_interviews(plan: SamplePlan, total: int | None) -> dict[str, dict[str
 def draw_respondents(world: World, plan: SamplePlan, total: int | None, *,
                      refusal_rate: float = 0.03) -> list[Respondent]:
     """Respondents village by village; sex × age group ∝ population × response propensity."""
-    rng = random.Random(f"respondents:{world.seed}")
+    rng = random.Random(f"respondents:{world.draws}")
     ages = {g.code: (g.min, min(g.max, 88)) for g in world.definition.age_groups}
     villages = world.geography.villages
     out: list[Respondent] = []

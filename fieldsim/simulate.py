@@ -46,6 +46,7 @@ from fieldsim.openrosa_client import OpenRosaClient
 from fieldsim.outbox import Outbox
 from fieldsim.personas import World
 from fieldsim.result import SimulationResult
+from fieldsim.rounds import change_truth, check_deployed_round, load_round
 from fieldsim.run_parameters import RunParameters
 from fieldsim.sending import Sender
 from fieldsim.supervision import supervise, write_log
@@ -128,7 +129,8 @@ def simulate(server_url: str, token: str | None, *, respondents: int | None = No
              keep_instances: bool = True,
              java_options: tuple[str, ...] = JAVA_OPTIONS,
              fill_threads: int = FILL_THREADS,
-             send_attempts: int = SEND_ATTEMPTS) -> SimulationResult:
+             send_attempts: int = SEND_ATTEMPTS,
+             round_code: str | None = None) -> SimulationResult:
     """Run the simulated fieldwork against the server at ``server_url`` (the KPI base).
 
     ``respondents`` citizen interviews in total (default: the sample plan's), split by the sample
@@ -137,6 +139,10 @@ def simulate(server_url: str, token: str | None, *, respondents: int | None = No
     server refused a submission). ``fill_threads`` threads of the JavaRosa JVM fill at once,
     ``workers`` threads post, each instance is tried ``send_attempts`` times before it waits in
     the outbox (``out_dir/outbox``) for a later round.
+
+    ``round_code`` is the study round simulated (default: the definition's); the deployed forms
+    must carry it. Another round than the definition's is a follow-up of it (:mod:`fieldsim.rounds`):
+    shifted truths, a new sample, and by default fieldwork after the baseline's.
 
     When ``out_dir`` holds an outbox that an earlier run could not send, the arguments must be
     that run's: this run then only sends the outbox (and supervises what arrives), or, if that run
@@ -152,11 +158,14 @@ def simulate(server_url: str, token: str | None, *, respondents: int | None = No
     out_dir.mkdir(parents=True, exist_ok=True)
     progress = on_progress or (lambda stage, done, total: None)
     outbox = Outbox(out_dir / "outbox")
-    run = RunParameters(seed, respondents, start or default_start(), Path(definition),
-                        Path(geography))
+    base_round = load_round(Path(definition), Path(geography))
+    wanted_round = round_code or base_round
+    round_code = None if wanted_round == base_round else wanted_round  # None: the baseline
+    run = RunParameters(seed, respondents, start or default_start(follow_up=bool(round_code)),
+                        Path(definition), Path(geography), round_code=round_code)
     if len(outbox):
         run = RunParameters.read(out_dir, outbox)
-        run.check(seed, respondents)
+        run.check(seed, respondents, round_code)
         if run.handed_over:
             return _send_outbox(run, outbox, began, server_url, token, username, password,
                                 openrosa_url, progress, send_attempts)
@@ -174,6 +183,7 @@ def simulate(server_url: str, token: str | None, *, respondents: int | None = No
                                     workers, send_attempts)
             forms = _deployed_forms(kobo, server_url)
             xforms = _download(client, forms, out_dir / "forms")
+            check_deployed_round(xforms, wanted_round)
             result = SimulationResult(out_dir, out_dir / "truth.json", forms, xforms, visits)
             sender = Sender(client, outbox, result, progress,
                             len(visits) + sum(bool(v.resend_at) + bool(v.edit_at) for v in visits),
@@ -246,7 +256,8 @@ def _write_outputs(result: SimulationResult, world: World, cells: list, responde
         "forms": result.forms, "live_records": result.live, "unsent": result.unsent,
         "warnings": result.warnings}
     write_truth(result.truth_path, truth_document(world, cells, respondents=respondents,
-                                                  fieldwork=summary))
+                                                  fieldwork=summary,
+                                                  changes=change_truth(world, cells)))
     write_log(result.out_dir / "fieldwork.csv", result.visits)
 
 
@@ -262,7 +273,7 @@ def _download(client: OpenRosaClient, forms: dict[str, str], folder: Path) -> di
 
 
 def _answers(world: World, visit: Visit) -> Answers:
-    rng = random.Random(f"answers:{world.seed}:{visit.key}")
+    rng = random.Random(f"answers:{world.draws}:{visit.key}")
     stamp = int(visit.end.timestamp() * 1000)
     if visit.form == CITIZEN:
         return citizen_answers(world, visit.respondent, world.enumerators[visit.enumerator], rng)

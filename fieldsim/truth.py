@@ -14,9 +14,11 @@ gap threshold), so a scorer knows how robust each expected status is. Importance
 probability of naming the service among the top priorities under the simulated choice model.
 
 These are population truths of a clean fieldwork. The simulated data also carry the faults of a
-real one — notably the straight-lining enumerator, who copies a respondent's first item answer to
-every item of a service block — and the expected values do not model them: a scorer's data-quality
-checks should flag those interviews rather than the truth absorb them.
+real one — the straight-lining enumerator, who copies a respondent's first item answer to every
+item of a service block, an enumerator who makes some interviews up at home in minutes, one who
+records answers higher than said, phones without a GPS fix — and the expected values do not model
+them: a scorer's data-quality checks should flag those interviews rather than the truth absorb
+them ("enumerators" says who does what).
 """
 
 from __future__ import annotations
@@ -165,8 +167,10 @@ def expected_cells(world: World) -> list[CellTruth]:
 
 
 def truth_document(world: World, cells: list[CellTruth], *, respondents: int,
-                   fieldwork: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Everything a scorer needs to be checked against, as plain JSON data."""
+                   fieldwork: dict[str, Any] | None = None,
+                   changes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything a scorer needs to be checked against, as plain JSON data; ``changes``: a
+    follow-up round's true change from the baseline (fieldsim.rounds.change_truth)."""
     definition: Definition = world.definition
     method = definition.method
     coverage: dict[str, dict[str, list[list[str]]]] = {
@@ -179,7 +183,7 @@ def truth_document(world: World, cells: list[CellTruth], *, respondents: int,
     return {
         "about": ("Synthetic truth of a simulated fieldwork (fieldsim). Expected values are "
                   "population values: a weighted, clean estimate converges to them."),
-        "study": {"code": definition.study.code, "round": definition.study.round},
+        "study": {"code": definition.study.code, "round": world.round or definition.study.round},
         "seed": world.seed,
         "respondents": respondents,
         "method": {"gap_threshold": method.gap_threshold, "quadrant_cut": method.quadrant_cut,
@@ -212,9 +216,11 @@ def truth_document(world: World, cells: list[CellTruth], *, respondents: int,
         },
         "enumerators": {e.code: {"team": e.team, "speed": round(e.speed, 2),
                                  "straight_liner": e.straight_liner,
+                                 "fabricates": e.fabricates, "inflates": e.inflates,
                                  "late_sender": e.late_sender, "language": e.language}
                         for e in world.enumerators.values()},
         "fieldwork": fieldwork or {},
+        **({"changes": changes} if changes else {}),
     }
 
 

@@ -164,6 +164,33 @@ def sync(
     result.raise_for_refusals()
 
 
+@app.command("score")
+def score(
+    definition: Annotated[Path, typer.Option(help="The study definition (YAML).")] = DEFAULT_DEFINITION,
+    geography: Annotated[Path, typer.Option(help="The geography (CSV).")] = DEFAULT_GEOGRAPHY,
+    round_code: Annotated[str | None, typer.Option(
+        "--round", help="Print this round's table only (every round is always rebuilt).")] = None,
+    warehouse: WarehouseOption = None,
+    prefect: PrefectOption = False,
+) -> None:
+    """Rebuild the gap scores and every mart (weights, intervals, effectiveness, round changes,
+    fieldwork progress, quality flags, focus groups) in one transaction; print a short table.
+
+    Example: aimak score --round r2026_baseline
+    """
+    settings = _settings(warehouse, token=False)  # before the heavier imports below
+    from flows import runner, stages
+
+    if runner.runs_as_flow(prefect):
+        from flows.score import score_flow
+
+        result = runner.call_flow(score_flow, str(definition), str(geography),
+                                  str(settings.warehouse), round_code)
+    else:
+        result = stages.score(settings, definition, geography, round_code)
+    typer.echo(result.summary())
+
+
 @app.command("server")
 def server(
     host: Annotated[str, typer.Option(help="Address to bind. 127.0.0.1 (default) serves this computer "
@@ -246,6 +273,11 @@ def simulate(
     workers: Annotated[int | None, typer.Option(
         "--workers", min=1, help="Threads that post the filled instances to the server "
         "(default: 4).")] = None,
+    round_code: Annotated[str | None, typer.Option(
+        "--round", help="Study round to simulate; the deployed forms must carry it. Another round "
+        "than the definition's is a follow-up: true S and E shifted per cell (seeded), a new "
+        "sample, fieldwork three weeks after the baseline's (default: the definition's round).")]
+        = None,
 ) -> None:
     """A simulated field team fills the deployed forms with JavaRosa and sends them over OpenRosa.
 
@@ -254,6 +286,8 @@ def simulate(
     written to OUT/truth.json.
 
     Example: aimak simulate --server http://127.0.0.1:8000 --token ... --respondents 600
+    (a follow-up: deploy forms built with study.round r2027_followup, then
+    aimak simulate --round r2027_followup --out out/simulate-r2027)
     """
     from etl.settings import check_server_url
     from fieldsim.simulate import simulate as run_simulation
@@ -267,7 +301,8 @@ def simulate(
                          "and --password.")
     # only what was given: simulate()'s own defaults otherwise
     tuning = {name: value for name, value in
-              (("fill_threads", fill_threads), ("workers", workers)) if value is not None}
+              (("fill_threads", fill_threads), ("workers", workers), ("round_code", round_code))
+              if value is not None}
     if sys.stdout.isatty():
         from rich.progress import Progress
 

@@ -28,6 +28,7 @@ from warehouse.store import WarehouseStore, record_deployment, recorded_deployme
 
 if TYPE_CHECKING:
     from etl.deploy import Deployed  # imported when deploying: openpyxl is slow to import
+    from warehouse.scoring import ScoreResult
 
 # --- checking the server ----------------------------------------------------------------------
 
@@ -175,6 +176,44 @@ def sync(settings: Settings, form: str | None = None, progress: bool | None = No
     return SyncRun(where, synced, fetched)
 
 
+# --- scores -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ScoreRun:
+    warehouse: WarehouseInUse
+    scores: ScoreResult
+    round: str | None = None
+
+    def lines(self) -> list[str]:
+        return self.scores.summary(self.round).splitlines()
+
+    def summary(self) -> str:
+        return "\n".join([*self.lines(), self.warehouse.summary()])
+
+
+def score(settings: Settings, definition: Path, geography: Path,
+          round_code: str | None = None) -> ScoreRun:
+    """Rebuild the marts (gap scores, fieldwork, quality, focus groups, round changes) from the
+    warehouse and the study definition, in one transaction (``warehouse.scoring``)."""
+    from forms.build import load_study
+    from warehouse.scoring import score as score_warehouse
+
+    where = WarehouseInUse.at(settings.warehouse)
+    if where.new:
+        raise ConfigError(f"there is no warehouse at {settings.warehouse}: nothing to score. Fix: "
+                          "run 'aimak sync' first, or point AIMAK_WAREHOUSE (or --warehouse) at "
+                          "the warehouse the sync fills.")
+    study, places = load_study(definition, geography)
+    with connect(settings.warehouse) as conn:
+        result = score_warehouse(conn, study, places)
+    if round_code and round_code not in result.rounds:
+        scored = ", ".join(result.rounds) or "none yet"
+        raise ConfigError(f"--round {round_code!r} has no scores (rounds scored: {scored}); the "
+                          "marts were rebuilt all the same. Fix: pass one of those rounds.")
+    return ScoreRun(where, result, round_code)
+
+
 # --- the demo ---------------------------------------------------------------------------------
 
 DEMO_MARK = ".aimak-demo"
@@ -191,14 +230,16 @@ class DemoResult:
     deployed: DeployRun
     simulation_summary: str
     synced: SyncRun = field(repr=False)
+    scored: ScoreRun = field(repr=False)
 
     def summary(self) -> str:
         lines = [self.build.summary()]
         lines += [f"{d.form_id}: {d.action} on the local server (server version {d.version_id})"
                   for d in self.deployed.deployed]
-        lines += [self.simulation_summary, *self.synced.lines()]
+        lines += [self.simulation_summary, *self.synced.lines(), *self.scored.lines()]
         lines += [f"demo outputs in {self.out}: forms/, simulation/truth.json, warehouse.duckdb "
-                  "(open it with duckdb; tables submissions_*, repeat_*, answers, labels, quarantine)",
+                  "(open it with duckdb; gap_scores, municipality_scores, gap_changes, quality_flags, "
+                  "fieldwork_progress, fg_themes, fg_quotes, submissions_*, answers, ...)",
                   self.deployed.warehouse.summary()]
         return "\n".join(lines)
 
@@ -206,7 +247,7 @@ class DemoResult:
 def demo(out: Path, respondents: int | None = None, seed: int = 2026) -> DemoResult:
     """The embedded default end to end in ``out``: the bundled study built, the local server
     started on loopback, the forms deployed to it, a simulated field team's fieldwork sent, and
-    everything synced into ``out/warehouse.duckdb``."""
+    everything synced into ``out/warehouse.duckdb`` and scored."""
     from fieldsim.server import LocalServer
     from fieldsim.simulate import simulate
     from forms import BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY
@@ -222,7 +263,8 @@ def demo(out: Path, respondents: int | None = None, seed: int = 2026) -> DemoRes
         simulated = simulate(server.api_url, server.token, respondents=respondents, seed=seed,
                              out_dir=folder / "simulation")
         synced = sync(settings, attachments=True)
-    return DemoResult(folder, built, deployed, simulated.summary(), synced)
+    scored = score(settings, BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY)
+    return DemoResult(folder, built, deployed, simulated.summary(), synced, scored)
 
 
 def prepare_folder(folder: Path) -> None:

@@ -146,6 +146,35 @@ class Method:
     confidence_level: float
     weight_trim_low: float
     weight_trim_high: float
+    # how villages enter the variance of S: 'clusters' (PSUs, as survey::svydesign(ids = ~village))
+    # or 'strata' (every village interviewed: survey::svydesign(ids = ~1, strata = ~village))
+    villages: str = "clusters"
+
+
+# The data-quality rules of the citizen interviews, in the order an interview's reason for being
+# left out is chosen (the most certain first: a copy of another submission, a date outside the
+# fieldwork, then the interview's own signs, then its enumerator's).
+QUALITY_RULES = ("duplicate_instance", "outside_window", "too_short", "straight_lining",
+                 "gps_missing", "gps_far", "enumerator_outlier")
+EXCLUSIONS = ("not_approved", "no_consent", *QUALITY_RULES)
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Data-quality rules of the citizen interviews and which of them leave an interview out of
+    the scores (``exclude``: rule or reason -> bool; every one on unless the definition says so).
+    The thresholds and why they are where they are: forms/README.md, section "quality"."""
+
+    exclude: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(EXCLUSIONS, True))
+    min_seconds_per_answer: float = 3.0
+    straight_lining_share: float = 0.9
+    straight_lining_min_blocks: int = 4
+    gps_max_km: float = 5.0
+    gps_min_interviews: int = 5  # located interviews a village needs for its centre
+    enumerator_outlier_z: float = 3.5
+    enumerator_min_interviews: int = 20
+    fg_score_gap: float = 25.0  # points between a group's 0-100 score and the survey's
+    time_zone: str = "Asia/Bishkek"
 
 
 @dataclass(frozen=True)
@@ -174,6 +203,8 @@ class Study:
     round: str
     title: Text
     default_language: str
+    fieldwork_start: str | None = None  # ISO dates of the round's fieldwork window, when agreed
+    fieldwork_end: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +223,7 @@ class Definition:
     governance_items: tuple[GovernanceItem, ...]
     importance: Importance
     texts: dict[str, Text]
+    quality: Quality = field(default_factory=Quality)
 
     def text(self, key: str) -> Text:
         return self.texts[key]

@@ -11,6 +11,7 @@ from pathlib import Path
 from aimak.errors import DefinitionError
 from forms.checks import CHOICE_CODE_RE, Checker
 from forms.definition import (
+    EXCLUSIONS,
     AgeGroup,
     AppliesTo,
     Choice,
@@ -20,6 +21,7 @@ from forms.definition import (
     Indicator,
     Method,
     ProfileQuestion,
+    Quality,
     SamplePlanSettings,
     SatisfactionItem,
     Scale,
@@ -36,7 +38,7 @@ CORE_SERVICES = ("WAT", "SAN", "SWM", "LGT", "RD", "PUB", "KG", "CUL", "SPO", "C
 OPTIONAL_SERVICES = ("ADM", "IRR")
 TOP_LEVEL = {
     "study", "method", "sample_plan", "sexes", "age_groups", "scales", "units", "services",
-    "profile_questions", "governance_items", "importance", "texts",
+    "profile_questions", "governance_items", "importance", "texts", "quality",
 }
 ANSWERS = ("integer", "decimal", "yes_no")
 DIRECTIONS = ("higher", "lower")
@@ -87,6 +89,7 @@ class _Reader:
         importance = self.importance()
         texts = self.texts()
         plan = self.sample_plan()
+        quality = self.quality()
         if method and scales.get("satisfaction"):
             for code in method.top_box:
                 if code not in scales["satisfaction"].codes:
@@ -96,7 +99,7 @@ class _Reader:
         if self.c.issues:
             return None
         return Definition(study, method, plan, sexes, age_groups, scales, units, services, profile,
-                          governance, importance, texts)
+                          governance, importance, texts, quality)
 
     # --- sections ------------------------------------------------------------------------
 
@@ -104,15 +107,74 @@ class _Reader:
         node = self.c.mapping(self.doc, "study", "")
         if node is None:
             return None
-        self.c.unknown_keys(node, "study", {"code", "round", "title", "default_language"})
+        self.c.unknown_keys(node, "study", {"code", "round", "title", "default_language",
+                                            "fieldwork_start", "fieldwork_end"})
         code = self.c.code(node, "code", "study")
         rnd = self.c.code(node, "round", "study")
         title = self.c.text(node, "title", "study")
         lang = self.c.choice(node, "default_language", "study", ("ru", "ky", "en"),
                              required=False, default="ru")
+        start = self._date(node, "fieldwork_start", "study")
+        end = self._date(node, "fieldwork_end", "study")
+        if start and end and end < start:
+            self.c.add(node.line_of("fieldwork_end"), "study.fieldwork_end", end,
+                       f"is before fieldwork_start ({start})", "give the last day of fieldwork")
         if None in (code, rnd, title, lang):
             return None
-        return Study(code, rnd, title, lang)
+        return Study(code, rnd, title, lang, start, end)
+
+    def _date(self, node: LineMap, key: str, path: str) -> str | None:
+        """An optional ISO date (YAML reads 2026-11-09 as a date; a quoted one is text)."""
+        import datetime as dt
+
+        value = node.get(key)
+        if value is None:
+            return None
+        try:
+            return (value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))).isoformat()
+        except ValueError:
+            self.c.add(node.line_of(key), f"{path}.{key}", value, "is not a date",
+                       f"write it as YYYY-MM-DD, e.g. '{key}: 2026-11-09'")
+            return None
+
+    def quality(self) -> Quality:
+        """The optional ``quality:`` section; every setting has a default."""
+        node = self.c.mapping(self.doc, "quality", "", required=False)
+        default = Quality()
+        if node is None:
+            return default
+        p = "quality"
+        self.c.unknown_keys(node, p, {"exclude", "min_seconds_per_answer", "straight_lining_share",
+                                      "straight_lining_min_blocks", "gps_max_km",
+                                      "gps_min_interviews", "enumerator_outlier_z",
+                                      "enumerator_min_interviews", "fg_score_gap", "time_zone"})
+        exclude = dict(default.exclude)
+        rules = self.c.mapping(node, "exclude", p, required=False)
+        if rules is not None:
+            self.c.unknown_keys(rules, f"{p}.exclude", set(EXCLUSIONS))
+            for rule in EXCLUSIONS:
+                exclude[rule] = self.c.boolean(rules, rule, f"{p}.exclude", True)
+
+        def num(key: str, **kw) -> float:
+            value = self.c.number(node, key, p, required=False, default=getattr(default, key), **kw)
+            return getattr(default, key) if value is None else value
+
+        zone = self.c.string(node, "time_zone", p, required=False, default=default.time_zone)
+        if zone and not _is_time_zone(zone):
+            self.c.add(node.line_of("time_zone"), f"{p}.time_zone", zone,
+                       "is not a time zone name", "write an IANA name, e.g. 'Asia/Bishkek'")
+            zone = None
+        return Quality(
+            exclude=exclude,
+            min_seconds_per_answer=num("min_seconds_per_answer", low=0),
+            straight_lining_share=num("straight_lining_share", low=0, high=1),
+            straight_lining_min_blocks=int(num("straight_lining_min_blocks", low=1, integer=True)),
+            gps_max_km=num("gps_max_km", positive=True),
+            gps_min_interviews=int(num("gps_min_interviews", low=1, integer=True)),
+            enumerator_outlier_z=num("enumerator_outlier_z", positive=True),
+            enumerator_min_interviews=int(num("enumerator_min_interviews", low=1, integer=True)),
+            fg_score_gap=num("fg_score_gap", low=0, high=100),
+            time_zone=zone or default.time_zone)
 
     def method(self) -> Method | None:
         node = self.c.mapping(self.doc, "method", "")
@@ -122,7 +184,7 @@ class _Reader:
         self.c.unknown_keys(node, p, {
             "gap_threshold", "quadrant_cut", "suppress_below", "flag_below",
             "min_effectiveness_coverage", "headline_satisfaction", "top_box", "confidence_level",
-            "weight_trim"})
+            "weight_trim", "villages"})
         gap = self.c.number(node, "gap_threshold", p, low=0, high=100)
         cut = self.c.number(node, "quadrant_cut", p, low=0, high=100)
         suppress = self.c.number(node, "suppress_below", p, low=1, integer=True)
@@ -130,6 +192,8 @@ class _Reader:
         coverage = self.c.number(node, "min_effectiveness_coverage", p, low=0, high=1)
         headline = self.c.choice(node, "headline_satisfaction", p, ("top2box", "mean_index"))
         conf = self.c.number(node, "confidence_level", p, low=0.5, high=0.999)
+        villages = self.c.choice(node, "villages", p, ("clusters", "strata"), required=False,
+                                 default="clusters")
         top_box: tuple[str, ...] = ()
         top = node.get("top_box")
         if not isinstance(top, LineList) or not top:
@@ -152,7 +216,8 @@ class _Reader:
         values = (gap, cut, suppress, flag, coverage, headline, conf, low, high)
         if None in values or not top_box:
             return None
-        return Method(gap, cut, suppress, flag, coverage, headline, top_box, conf, low, high)
+        return Method(gap, cut, suppress, flag, coverage, headline, top_box, conf, low, high,
+                      villages or "clusters")
 
     def sexes(self) -> tuple[Choice, ...]:
         seq = self.c.sequence(self.doc, "sexes", "")
@@ -530,3 +595,14 @@ class _Reader:
         if None in (moe, conf, deff, low, high, days):
             return None
         return SamplePlanSettings(moe, conf, deff, low, high, days, groups, tuple(teams))
+
+
+def _is_time_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone (the interview dates of the quality rules use it)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

@@ -1,0 +1,146 @@
+"""The model runner: SQL models are files, applied in dependency order in one transaction.
+
+Models live in ``warehouse/sql/<layer>/<name>.sql``; each file holds one ``SELECT`` and the runner
+makes it a table named after the file (``stg_…`` staging, ``dim_…``, ``fct_…`` and the marts).
+A model depends on every other model whose name it mentions, so the order is derived, never
+written down. Python models (e.g. the survey weights, which need iterative raking) join the same
+graph: they declare the tables they read and the one they write. Checks are files under
+``warehouse/sql/checks/``: each is a query that must return no rows.
+
+:func:`run_models` runs everything inside one transaction; a model that fails or a check that
+returns rows rolls it back, so the previous marts stay in place, and the error names the file
+and shows the first failing rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from aimak.errors import ScoringError
+from warehouse.transaction import transaction
+
+SQL_DIR = Path(__file__).parent / "sql"
+LAYERS = ("staging", "marts")  # folders of models; checks/ holds the checks
+# a model file whose first line says so becomes a view (staging over the typed tables), others tables
+VIEW_MARK = re.compile(r"^--.*materialized:\s*view", re.IGNORECASE)
+SHOWN_ROWS = 5
+
+
+@dataclass(frozen=True)
+class Model:
+    """One model: a SQL file (``sql``) or a Python function (``build``) that writes ``name``."""
+
+    name: str
+    path: Path | None
+    sql: str = ""
+    build: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+    reads: frozenset[str] = field(default_factory=frozenset)
+    writes: frozenset[str] = field(default_factory=frozenset)  # tables besides ``name``
+
+    @property
+    def is_view(self) -> bool:
+        return bool(VIEW_MARK.match(self.sql))
+
+    @property
+    def where(self) -> str:
+        return str(self.path) if self.path else f"python model {self.name}"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    path: Path
+    sql: str
+
+
+@dataclass
+class RunResult:
+    models: list[str]
+    checks: list[str]
+
+
+def sql_models(folder: Path = SQL_DIR) -> list[Model]:
+    """Every SQL model file under the layer folders."""
+    models = []
+    for layer in LAYERS:
+        for path in sorted((folder / layer).glob("*.sql")):
+            models.append(Model(path.stem, path, path.read_text(encoding="utf-8")))
+    return models
+
+
+def checks(folder: Path = SQL_DIR) -> list[Check]:
+    return [Check(p.stem, p, p.read_text(encoding="utf-8"))
+            for p in sorted((folder / "checks").glob("*.sql"))]
+
+
+def _mentions(sql: str, names: Iterable[str]) -> set[str]:
+    text = re.sub(r"--[^\n]*", " ", sql)  # names in comments are no dependency
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+    return {name for name in names if name in words}
+
+
+def ordered(models: list[Model]) -> list[Model]:
+    """The models in dependency order (a model after every model it reads)."""
+    by_name = {m.name: m for m in models}
+    if len(by_name) != len(models):
+        seen: set[str] = set()
+        dup = next(m for m in models if m.name in seen or seen.add(m.name))
+        raise ScoringError(f"two models are named {dup.name!r}: rename one of the files.")
+    writer = {table: m.name for m in models for table in (m.name, *m.writes)}
+    needs = {m.name: {writer[t] for t in (set(m.reads) if m.build else _mentions(m.sql, writer))
+                      if t in writer}
+             - {m.name} for m in models}
+    done: list[Model] = []
+    placed: set[str] = set()
+    pending = [m.name for m in models]
+    while pending:
+        ready = [n for n in pending if needs[n] & set(by_name) <= placed]
+        if not ready:
+            raise ScoringError("the models depend on each other in a circle: "
+                               + ", ".join(sorted(pending)) + ". Break the cycle in their SQL.")
+        for name in ready:
+            done.append(by_name[name])
+            placed.add(name)
+        pending = [n for n in pending if n not in placed]
+    return done
+
+
+def run_models(conn: duckdb.DuckDBPyConnection, models: list[Model],
+               model_checks: list[Check], before: Callable[[duckdb.DuckDBPyConnection], None]
+               | None = None) -> RunResult:
+    """Build every model and run every check in one transaction (see the module docstring)."""
+    order = ordered(models)
+    with transaction(conn):
+        if before:
+            before(conn)
+        for model in order:
+            try:
+                if model.build:
+                    model.build(conn)
+                else:
+                    kind = "VIEW" if model.is_view else "TABLE"
+                    conn.execute(f'CREATE OR REPLACE {kind} "{model.name}" AS\n{model.sql}')
+            except duckdb.Error as err:
+                raise ScoringError(f"{model.where}: the model failed: "
+                                   f"{str(err).splitlines()[0]}. Nothing was changed; fix the "
+                                   "model (or the data it names) and run 'aimak score' again.") from err
+        for check in model_checks:
+            try:
+                cursor = conn.execute(check.sql)
+                columns = [d[0] for d in cursor.description]
+                rows = cursor.fetchmany(SHOWN_ROWS + 1)
+            except duckdb.Error as err:
+                raise ScoringError(f"{check.path}: the check could not run: "
+                                   f"{str(err).splitlines()[0]}. Nothing was changed.") from err
+            if rows:
+                shown = "; ".join(", ".join(f"{c}={v!r}" for c, v in zip(columns, row, strict=True))
+                                  for row in rows[:SHOWN_ROWS])
+                more = " (and more)" if len(rows) > SHOWN_ROWS else ""
+                raise ScoringError(f"{check.path}: check failed, the scores were not changed. "
+                                   f"Failing rows: {shown}{more}")
+    return RunResult([m.name for m in order], [c.name for c in model_checks])
