@@ -1,5 +1,5 @@
 """Extraction: settings, the KoboToolbox client, deployment, sync and normalisation."""
 
-from etl.settings import Settings, load_settings
+from aimak.settings import Settings, load_settings
 
 __all__ = ["Settings", "load_settings"]

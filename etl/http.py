@@ -42,7 +42,7 @@ from aimak.errors import (
     KoboUnavailableError,
     redact,
 )
-from etl.settings import is_loopback
+from aimak.settings import is_loopback
 
 USER_AGENT = f"aimak/{__version__} (+municipal performance studies; python-requests)"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 import orjson
 
 from aimak.errors import KoboError, PageUnreadableError
+from aimak.settings import Settings
 from etl.http import HttpClient
-from etl.settings import Settings
 
 PAGE_LIMIT = 1000
 PAGE_ATTEMPTS = 4  # a page that arrives whole but unreadable is fetched this many times

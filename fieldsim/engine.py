@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from aimak.errors import SimulationError
-from etl.settings import toolchain_paths
+from aimak.settings import toolchain_paths
 
 __all__ = [
     "DEFAULT_JAVA_OPTIONS",

@@ -24,7 +24,7 @@ from flows import interrupt
 if TYPE_CHECKING:
     from click import Context
 
-    from etl.settings import Settings
+    from aimak.settings import Settings
 
 
 class Veneer(TyperGroup):
@@ -69,7 +69,7 @@ PrefectOption = Annotated[bool, typer.Option("--prefect", help=PREFECT_HELP)]
 def _settings(warehouse: Path | None = None, token: bool = True) -> Settings:
     """The settings, checked now (a bad KOBO_URL, warehouse path or missing token fails here,
     in a fraction of a second, before any stage or Prefect starts)."""
-    from etl.settings import load_settings
+    from aimak.settings import load_settings
 
     settings = load_settings(warehouse=warehouse)
     if token:
@@ -289,7 +289,7 @@ def simulate(
     (a follow-up: deploy forms built with study.round r2027_followup, then
     aimak simulate --round r2027_followup --out out/simulate-r2027)
     """
-    from etl.settings import check_server_url
+    from aimak.settings import check_server_url
     from fieldsim.simulate import simulate as run_simulation
 
     settings = _settings(token=False)

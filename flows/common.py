@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aimak.settings import Settings
 from etl.kobo import KoboClient
-from etl.settings import Settings
 
 
 @contextmanager

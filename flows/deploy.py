@@ -11,7 +11,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from etl.settings import load_settings
+from aimak.settings import load_settings
 from flows import stages
 
 

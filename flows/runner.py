@@ -4,7 +4,7 @@ Importing Prefect and starting its temporary server cost 5–7 s of a 10 s ``aim
 run nobody could watch (the temporary server is gone when the command ends). So a command runs
 as a Prefect flow run only where a data manager schedules and watches runs: when this machine
 reports to a Prefect API (``PREFECT_API_URL``, ``prefect.toml`` or the active Prefect profile,
-read by :func:`etl.settings.prefect_api_url` without importing Prefect), or when asked with
+read by :func:`aimak.settings.prefect_api_url` without importing Prefect), or when asked with
 ``--prefect``. Otherwise it calls the same plain functions (``flows.stages``) directly, and Prefect
 is never imported. ``aimak run`` is always a flow run.
 
@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from etl.settings import prefect_api_url
+from aimak.settings import prefect_api_url
 
 T = TypeVar("T")
 

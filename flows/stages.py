@@ -2,7 +2,7 @@
 Prefect flow (``flows/deploy.py``, ``flows/sync.py``, ``flows/pipeline.py``, ``flows/demo.py``
 wrap these and add nothing but tasks, names and logs).
 
-Each stage takes a resolved :class:`~etl.settings.Settings` (so the token is passed as an object,
+Each stage takes a resolved :class:`~aimak.settings.Settings` (so the token is passed as an object,
 never read again from the environment nor written into it) and returns a result whose
 ``summary()`` is what the command prints, naming the warehouse it used. No Prefect import here.
 """
@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aimak.errors import ConfigError, NotDeployedError
+from aimak.settings import Settings, load_settings
 from etl.attachments import AttachmentResult, fetch_attachments
 from etl.kobo import ASSETS, KoboClient, form_id_of
-from etl.settings import Settings, load_settings
 from etl.sync import FormSyncResult, check_scope, deployed_assets, raise_for_refusals, sync_form
 from flows.common import WarehouseInUse, client_for, terminal_progress
 from warehouse.attachments import AttachmentStore

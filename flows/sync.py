@@ -12,8 +12,8 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from aimak.settings import load_settings
 from etl.attachments import AttachmentResult
-from etl.settings import load_settings
 from etl.sync import FormSyncResult, check_scope
 from flows import stages
 from flows.common import WarehouseInUse, client_for

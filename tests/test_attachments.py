@@ -22,10 +22,10 @@ from killing import killed_child
 from media_world import jpeg, media_world
 
 from aimak.errors import ConfigError
+from aimak.settings import load_settings
 from etl.attachments import _download, fetch_attachments, listed_files
 from etl.http import HttpClient, RetryPolicy
 from etl.kobo import KoboClient
-from etl.settings import load_settings
 from etl.sync import deployed_assets, sync_form
 from warehouse.attachments import AttachmentStore
 from warehouse.db import connect

@@ -134,10 +134,10 @@ def test_server__on_every_interface_gives_the_pipeline_a_loopback_kobo_url_and_p
     from kobo_world import FORM_ID, household_form
 
     from aimak.errors import ConfigError
+    from aimak.settings import check_server_url, is_loopback, load_settings
     from etl.deploy import deploy_forms
     from etl.http import HttpClient
     from etl.kobo import KoboClient
-    from etl.settings import check_server_url, is_loopback, load_settings
     from forms.xlsform import write_xlsform
 
     options = ("--host", "0.0.0.0", "--username", "team1", "--password", "s3cret")

@@ -23,7 +23,7 @@ from forms.xlsform import write_xlsform
 AIMAK = Path(sys.executable).with_name("aimak")  # the console script installed with the package
 ROOT = Path(__file__).resolve().parents[1]
 SLACK = 1.3  # seconds a failing command may take beyond starting up, on an idle machine
-CONFIG_MODULES = "flows.cli, etl.settings"  # what a command imports before checking settings
+CONFIG_MODULES = "flows.cli, aimak.settings"  # what a command imports before checking settings
 STAGE_MODULES = "flows.cli, flows.stages"  # ... and before its first request
 IDLE_STARTUP = {CONFIG_MODULES: 0.4, STAGE_MODULES: 0.9}  # seconds, measured on an idle machine
 
@@ -132,7 +132,7 @@ def test_https_to_the_plain_http_local_server__says_to_use_http(tmp_path, local_
 
 
 def _deploy(server, tmp_path: Path, *form_ids: str) -> None:
-    from etl.settings import load_settings
+    from aimak.settings import load_settings
     from flows.stages import deploy
 
     forms = tmp_path / "forms"

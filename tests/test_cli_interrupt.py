@@ -55,7 +55,7 @@ def _ctrl_c(process: subprocess.Popen) -> tuple[float, str, str]:
 @pytest.fixture()
 def world(tmp_path):
     """A local server's data folder with the household form deployed and six submissions."""
-    from etl.settings import load_settings
+    from aimak.settings import load_settings
     from fieldsim.engine import FormEngine
     from fieldsim.server import LocalServer
     from flows.stages import deploy

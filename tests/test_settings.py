@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from aimak.errors import ConfigError
-from etl.settings import load_settings, prefect_api_url
+from aimak.settings import load_settings, prefect_api_url
 
 NO_FILE = Path("/nonexistent/aimak.toml")
 

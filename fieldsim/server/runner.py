@@ -17,7 +17,7 @@ from pathlib import Path
 import uvicorn
 
 from aimak.errors import LocalServerError
-from etl.settings import is_loopback
+from aimak.settings import is_loopback
 from fieldsim.server import ids
 from fieldsim.server.app import create_app
 from fieldsim.server.faults import FaultSpecError

@@ -5,6 +5,10 @@ Keys: ``KOBO_URL``, ``KOBO_TOKEN``, ``AIMAK_WAREHOUSE``, ``AIMAK_OUT``, ``AIMAK_
 ``aimak.toml`` in the working directory may hold the same keys (lower case) except the token, which
 only ever comes from the environment. The environment wins over the file.
 
+It lives in ``aimak/`` because every layer reads it: ``etl`` (the server and token),
+``warehouse`` and ``reports`` (the warehouse path, the output folder, the language), ``flows``; none
+of them may import another's internals (DESIGN.md section 3).
+
 It also answers, without importing Prefect, whether this machine reports to a Prefect API
 (:func:`prefect_api_url`): the command line runs a command as a Prefect flow run only then.
 """
