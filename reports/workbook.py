@@ -1,0 +1,215 @@
+"""One way to write a workbook: xlsxwriter with respondent text that never becomes a formula or a
+link, sheet names Excel accepts, tables with frozen headers, filters and widths that fit, number
+formats without 14-digit decimals, and suppressed or unreliable shares shown as the study shows
+them (``*``, brackets) with their footnote.
+
+Every deliverable (``reports/*.py``) writes through :class:`Book`; only formulas a report writes
+on purpose go through :meth:`Book.formula`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+SHEET_NAME_LIMIT = 31
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+MAX_WIDTH = 60
+NUMBER_FORMATS = {
+    "int": "#,##0",
+    "pct": "0.0",          # shares and indices on 0-100
+    "dec1": "0.0",
+    "dec2": "0.00",
+    "dec3": "0.000",
+    "date": "yyyy-mm-dd",
+    "datetime": "yyyy-mm-dd hh:mm",
+    "text": "@",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a table: its header, the width it may take, its number format key."""
+
+    header: str
+    kind: str = "text"  # text | int | pct | dec1 | dec2 | dec3 | date | datetime | share
+    width: float | None = None
+
+
+@dataclass
+class Share:
+    """A share or index as the study shows it: ``*`` when suppressed, in brackets when
+    unreliable, else the number (one decimal)."""
+
+    value: float | None
+    suppressed: bool = False
+    unreliable: bool = False
+
+
+@dataclass
+class Book:
+    """An xlsxwriter workbook with the project's formats (see the module docstring)."""
+
+    path: Path
+    constant_memory: bool = False
+    _book: xlsxwriter.Workbook = field(init=False, repr=False)
+    _names: set[str] = field(default_factory=set, init=False, repr=False)
+    _formats: dict[tuple, Any] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._book = xlsxwriter.Workbook(str(self.tmp_path), {
+            "constant_memory": self.constant_memory,
+            "strings_to_formulas": False,  # a respondent's '=...' stays text
+            "strings_to_urls": False,      # and 'http://...' stays text, not a link
+            "strings_to_numbers": False,
+            "default_date_format": NUMBER_FORMATS["date"],
+            "remove_timezone": True,
+        })
+
+    @property
+    def tmp_path(self) -> Path:
+        return self.path.with_name(f".{self.path.name}.partial")
+
+    @property
+    def workbook(self) -> xlsxwriter.Workbook:
+        return self._book
+
+    # --- formats -----------------------------------------------------------------------------
+
+    def fmt(self, kind: str = "text", **props: Any) -> Any:
+        """A cached format: a number-format key of :data:`NUMBER_FORMATS` plus xlsxwriter props."""
+        key = (kind, tuple(sorted(props.items())))
+        if key not in self._formats:
+            spec = dict(props)
+            if kind in NUMBER_FORMATS and kind != "text":
+                spec["num_format"] = NUMBER_FORMATS[kind]
+            spec.setdefault("valign", "top")
+            self._formats[key] = self._book.add_format(spec)
+        return self._formats[key]
+
+    @property
+    def header(self) -> Any:
+        return self.fmt("text", bold=True, text_wrap=True, bg_color="#DCE6F1", border=1)
+
+    @property
+    def title(self) -> Any:
+        return self.fmt("text", bold=True, font_size=14)
+
+    @property
+    def note(self) -> Any:
+        return self.fmt("text", italic=True, font_color="#595959", text_wrap=False)
+
+    # --- sheets ------------------------------------------------------------------------------
+
+    def sheet(self, name: str) -> Worksheet:
+        """A new sheet whose name is valid in Excel (at most 31 characters, none of []:*?/\\)
+        and unique in the workbook, case-insensitively (a suffix ' (2)' when needed)."""
+        return self._book.add_worksheet(self.sheet_name(name))
+
+    def sheet_name(self, name: str) -> str:
+        base = _BAD_SHEET_CHARS.sub("-", name).strip("'").strip() or "Sheet"
+        candidate, n = base[:SHEET_NAME_LIMIT], 1
+        while candidate.lower() in self._names:
+            n += 1
+            suffix = f" ({n})"
+            candidate = base[:SHEET_NAME_LIMIT - len(suffix)] + suffix
+        self._names.add(candidate.lower())
+        return candidate
+
+    # --- cells -------------------------------------------------------------------------------
+
+    def cell(self, ws: Worksheet, row: int, col: int, value: Any, kind: str = "text",
+             fmt: Any = None) -> int:
+        """Write one value by its Python type; text always as text (never a formula or a link).
+        Returns the width the value needs."""
+        fmt = fmt if fmt is not None else (self.fmt(kind) if kind != "text" else None)
+        if isinstance(value, Share):
+            return self.share(ws, row, col, value)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            ws.write_blank(row, col, None, fmt)
+            return 0
+        if isinstance(value, bool):
+            ws.write_boolean(row, col, value, fmt)
+            return 5
+        if isinstance(value, (int, float)):
+            ws.write_number(row, col, value, fmt)
+            return len(f"{value:,.1f}") if isinstance(value, float) else len(f"{value:,}")
+        if isinstance(value, dt.datetime):
+            ws.write_datetime(row, col, value.replace(tzinfo=None),
+                              fmt if fmt is not None else self.fmt("datetime"))
+            return 16
+        if isinstance(value, dt.date):
+            ws.write_datetime(row, col, dt.datetime.combine(value, dt.time()),
+                              fmt if fmt is not None else self.fmt("date"))
+            return 10
+        text = str(value)
+        ws.write_string(row, col, text, fmt)
+        return max((len(line) for line in text.splitlines()), default=0)
+
+    def share(self, ws: Worksheet, row: int, col: int, share: Share) -> int:
+        """A share as the study shows it: ``*`` suppressed, ``(42.0)`` unreliable, else 42.0."""
+        if share.value is None or (isinstance(share.value, float) and math.isnan(share.value)):
+            ws.write_blank(row, col, None)
+            return 0
+        if share.suppressed:
+            ws.write_string(row, col, "*", self.fmt("text", align="right"))
+            return 1
+        if share.unreliable:
+            ws.write_string(row, col, f"({share.value:.1f})", self.fmt("text", align="right"))
+            return 7
+        ws.write_number(row, col, share.value, self.fmt("pct"))
+        return 5
+
+    def formula(self, ws: Worksheet, row: int, col: int, formula: str, kind: str = "text") -> None:
+        """A formula the report writes on purpose (never respondent text)."""
+        ws.write_formula(row, col, formula, self.fmt(kind) if kind != "text" else None)
+
+    def table(self, ws: Worksheet, top: int, columns: Sequence[Column], rows: Iterable[Sequence[Any]],
+              *, left: int = 0, freeze: bool = True, autofilter: bool = True) -> int:
+        """Write a header row and the rows under it; freeze the header, add a filter, size the
+        columns to their content (within :data:`MAX_WIDTH`). Returns the next free row."""
+        widths = [len(c.header) for c in columns]
+        for j, c in enumerate(columns):
+            ws.write_string(top, left + j, c.header, self.header)
+        r = top
+        for r, values in enumerate(rows, start=top + 1):
+            for j, (c, value) in enumerate(zip(columns, values, strict=True)):
+                kind = "pct" if c.kind == "share" else c.kind
+                widths[j] = max(widths[j], self.cell(ws, r, left + j, value, kind))
+        for j, c in enumerate(columns):
+            width = c.width if c.width is not None else min(MAX_WIDTH, max(6, widths[j] + 2))
+            ws.set_column(left + j, left + j, width)
+        if freeze:
+            ws.freeze_panes(top + 1, 0)
+        if autofilter and r > top:
+            ws.autofilter(top, left, r, left + len(columns) - 1)
+        return r + 1
+
+    def close(self) -> Path:
+        """Write the file: first under a hidden name, then moved into place, so an interrupted
+        run never leaves a half-written workbook where a reader looks for it."""
+        self._book.close()
+        self.tmp_path.replace(self.path)
+        return self.path
+
+    def __enter__(self) -> Book:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.close()
+        else:
+            try:
+                self._book.close()
+            finally:
+                self.tmp_path.unlink(missing_ok=True)
