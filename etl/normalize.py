@@ -25,20 +25,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyxform import aliases
-from pyxform import constants as xlsform
-from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
+from etl.xlsform_types import tables
 
-# how pyxform binds a question type -> warehouse column kind (everything else is text)
-BIND_KINDS = {"int": "integer", "decimal": "decimal", "date": "date", "dateTime": "datetime",
-              "time": "time", "geopoint": "geopoint", "binary": "media"}
-CONTROL_KINDS = {"select1": "select_one", "select": "select_multiple", "odk:rank": "select_multiple",
-                 "range": "decimal"}
 SKIPPED = {"xml-external", "csv-external", "begin_kobomatrix", "end_kobomatrix"}  # hold no answer
-NOTE = QUESTION_TYPE_DICT["note"]  # 'note', 'q note', 'add note prompt': nothing to answer
-_CONTROL = re.compile(r"^(begin|end)[ _](" + "|".join(map(re.escape, aliases.control)) + r")$")
+TYPES = tables()  # pyxform's type tables (etl/xlsform_types.py): notes are 'skip'
+_CONTROL = re.compile(r"^(begin|end)[ _](" + "|".join(map(re.escape, TYPES["containers"])) + r")$")
 _SELECT = re.compile(r"^(?P<command>" + "|".join(
-    re.escape(a) for a in sorted(aliases.select, key=len, reverse=True)) + r")(?:\s+(?P<list>\S+))?$")
+    re.escape(a) for a in sorted(TYPES["selects"], key=len, reverse=True)) + r")(?:\s+(?P<list>\S+))?$")
 _OR_OTHER = re.compile(r"(?:\s+(?:or_other|or other|or specify other)|_or_other)$")
 
 # the columns warehouse.staging gives every submissions table and every repeat table: a question
@@ -243,25 +236,14 @@ def question_type(row: dict[str, Any]) -> tuple[str, str | None, bool]:
         qtype, other = qtype[: match.start()], True
     control = _CONTROL.match(qtype)
     if control:
-        container = aliases.control[control[2]]
-        return f"{control[1]}_{'repeat' if container == xlsform.REPEAT else 'group'}", None, False
+        return f"{control[1]}_{TYPES['containers'][control[2]]}", None, False
     select = _SELECT.match(qtype)
     if select:
-        kind = _kind(QUESTION_TYPE_DICT[aliases.select[select["command"]]])
+        kind = TYPES["selects"][select["command"]]
         return kind, row.get("select_from_list_name") or select["list"], other
     if qtype in SKIPPED:
         return "skip", None, False
-    entry = QUESTION_TYPE_DICT.get(qtype)
-    return (_kind(entry) if entry is not None else "text"), None, False
-
-
-def _kind(entry: dict[str, Any]) -> str:
-    if entry == NOTE:
-        return "skip"
-    tag = (entry.get("control") or {}).get("tag")
-    if tag in CONTROL_KINDS:
-        return CONTROL_KINDS[tag]
-    return BIND_KINDS.get((entry.get("bind") or {}).get("type"), "text")
+    return TYPES["kinds"].get(qtype, "text"), None, False
 
 
 def _rows(content: dict[str, Any]) -> Iterator[Question | Repeat]:
@@ -321,9 +303,9 @@ def _add_choices(choices: dict[str, list[tuple[str, dict[str, str]]]], content: 
             known.append((name, _labels(choice.get("label"), langs)))
     for row in content.get("survey") or []:
         _kind_, list_name, or_other = question_type(row)
-        other = xlsform.OR_OTHER_CHOICE["name"]
+        other = TYPES["or_other"]["name"]
         if or_other and list_name and all(c != other for c, _ in choices.setdefault(list_name, [])):
-            choices[list_name].append((other, dict.fromkeys(langs, xlsform.OR_OTHER_CHOICE["label"])))
+            choices[list_name].append((other, dict.fromkeys(langs, TYPES["or_other"]["label"])))
 
 
 def _xpath(stack: list[tuple[str, str]], name: str) -> str:

@@ -180,3 +180,10 @@ def test_audit_or_other_and_deprecated_id__become_columns(kobo):
     assert conn.execute("SELECT DISTINCT label FROM labels WHERE choice = 'other'").fetchall() == [("Other",)]
     assert conn.execute("SELECT count(*) FROM answers WHERE question = 'audit'").fetchone() == (1,)
     conn.close()
+
+
+def test_kept_type_tables__equal_what_pyxform_gives():
+    # etl/xlsform_types.json spares a sync pyxform's import; it must be pyxform's own tables
+    from etl.xlsform_types import from_pyxform, tables
+
+    assert tables() == from_pyxform()

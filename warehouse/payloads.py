@@ -43,6 +43,18 @@ def lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def insert_rows(conn: duckdb.DuckDBPyConnection, table: str, columns: list[tuple[str, str]],
+                rows: list[tuple]) -> None:
+    """Insert ``rows`` into ``table`` (``columns``: name and SQL type of each value), passed as
+    one list per column and unnested by DuckDB: no data frame (pandas would be most of a second
+    of a sync's start-up)."""
+    if not rows:
+        return
+    values = [list(column) for column in zip(*rows, strict=True)]
+    select = ", ".join(f"unnest(?::{sqltype}[]) AS {q(name)}" for name, sqltype in columns)
+    conn.execute(f"INSERT INTO {q(table)} BY NAME SELECT {select}", values)
+
+
 def value_of(keys: tuple[str, ...]) -> str:
     """A question's value: from whichever of its paths the submission's version used."""
     values = [f"r.{q(k)}" for k in keys]

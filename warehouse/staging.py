@@ -28,13 +28,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from warehouse.names import keep_table_names, table_names
 from warehouse.payloads import (
     LAST_META,
     META_COLUMNS,
     bad_values,
+    insert_rows,
     lit,
     q,
     read_levels,
@@ -214,10 +214,7 @@ def _quarantine(conn: duckdb.DuckDBPyConnection, schema: FormSchema, levels: dic
     for table in schema.tables:
         bad += bad_values(conn, levels[table.path], table)
     conn.execute("CREATE OR REPLACE TEMP TABLE stg_bad (_id BIGINT, reason VARCHAR)")
-    if bad:
-        conn.register("stg_bad_frame", pd.DataFrame(bad, columns=["_id", "reason"]))
-        conn.execute("INSERT INTO stg_bad SELECT * FROM stg_bad_frame")
-        conn.unregister("stg_bad_frame")
+    insert_rows(conn, "stg_bad", [("_id", "BIGINT"), ("reason", "VARCHAR")], bad)
     uid = schema.asset_uid
     if full:
         conn.execute("DELETE FROM quarantine WHERE asset_uid = ? AND landing_file IS NULL", [uid])
@@ -332,12 +329,8 @@ def _write_labels_and_notes(conn: duckdb.DuckDBPyConnection, schema: FormSchema)
                 for lang, label in labels.items():
                     rows.append((uid, form, table.path, f.column, choice, lang, label))
     conn.execute("DELETE FROM labels WHERE asset_uid = ?", [uid])
-    if rows:
-        frame = pd.DataFrame(rows, columns=["asset_uid", "form_id", "repeat_path", "question",
-                                            "choice", "language", "label"])
-        conn.register("labels_frame", frame)
-        conn.execute("INSERT INTO labels BY NAME SELECT * FROM labels_frame")
-        conn.unregister("labels_frame")
+    insert_rows(conn, "labels", [(name, "VARCHAR") for name in (
+        "asset_uid", "form_id", "repeat_path", "question", "choice", "language", "label")], rows)
     conn.execute("DELETE FROM schema_notes WHERE asset_uid = ?", [uid])
     for note in schema.notes:
         conn.execute("INSERT INTO schema_notes VALUES (?, ?, ?, ?, ?, ?)",
