@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from fieldsim.personas import Respondent, World, fabricated
+from forms.calendar import working_days
 from forms.sample_plan import SamplePlan, largest_remainder
 
 __all__ = ["APPROVED", "FOLLOW_UP_WEEKS", "NOT_APPROVED", "ON_HOLD", "TZ", "Visit", "default_start",
@@ -58,15 +59,6 @@ class Visit:
     @property
     def final_instance_id(self) -> str:
         return self.edit_instance_id or self.instance_id
-
-
-def working_days(start: dt.date, count: int) -> list[dt.date]:
-    days, day = [], start
-    while len(days) < count:
-        if day.weekday() < 5:
-            days.append(day)
-        day += dt.timedelta(days=1)
-    return days
 
 
 def default_start(today: dt.date | None = None, *, follow_up: bool = False) -> dt.date:

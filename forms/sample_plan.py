@@ -89,10 +89,12 @@ def plan_sample(definition: Definition, geography: Geography) -> SamplePlan:
             quotas = largest_remainder(count, [village.population[c] for c in cells])
             villages.append(VillageQuota(village.code, village.adults, count, dict(zip(cells, quotas, strict=True))))
         team = teams[code]
-        team_interviews = sum(required_interviews(settings, geography.municipalities[m].adults)
-                              for m in team.municipalities)
-        # the team's days are shared among its municipalities in proportion to their interviews
-        days = max(1, round(settings.fieldwork_days * interviews / team_interviews))
+        # the team's days are shared among its municipalities in proportion to their interviews,
+        # in whole days that add up to the window (each rounded alone could add up past it)
+        shares = largest_remainder(settings.fieldwork_days, [
+            required_interviews(settings, geography.municipalities[m].adults)
+            for m in team.municipalities])
+        days = max(1, shares[team.municipalities.index(code)])
         per_day = math.ceil(interviews / (days * len(team.enumerators)))
         plans[code] = MunicipalityPlan(
             code, adults, interviews, achieved_margin(settings, interviews, adults), team.code,

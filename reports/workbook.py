@@ -4,7 +4,9 @@ formats without 14-digit decimals, and suppressed or unreliable shares shown as 
 them (``*``, brackets) with their footnote.
 
 Every deliverable (``reports/*.py``) writes through :class:`Book`; only formulas a report writes
-on purpose go through :meth:`Book.formula`.
+on purpose go through :meth:`Book.formula`. A workbook carries Aimak as its author and last
+editor; a file at the path that does not is never replaced: it is someone's own workbook of the
+same name, or one of ours that a person has since edited and saved (a plan with its signatures).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +23,9 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from aimak.errors import ConfigError
+
+AUTHOR = "Aimak"  # the author every workbook carries: what Aimak may replace
 SHEET_NAME_LIMIT = 31
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 MAX_WIDTH = 60
@@ -31,6 +37,7 @@ NUMBER_FORMATS = {
     "dec3": "0.000",
     "date": "yyyy-mm-dd",
     "datetime": "yyyy-mm-dd hh:mm",
+    "time": "hh:mm",
     "text": "@",
 }
 
@@ -40,7 +47,7 @@ class Column:
     """A column of a table: its header, the width it may take, its number format key."""
 
     header: str
-    kind: str = "text"  # text | int | pct | dec1 | dec2 | dec3 | date | datetime | share
+    kind: str = "text"  # text | int | pct | dec1 | dec2 | dec3 | date | datetime | time | share
     width: float | None = None
 
 
@@ -66,6 +73,10 @@ class Book:
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
+        if self.path.exists() and not written_by_aimak(self.path):
+            raise ConfigError(f"{self.path} exists and was not written by Aimak or was edited "
+                              "since, so it is left as it is: move or rename it, or write "
+                              "elsewhere (--out or AIMAK_OUT)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._book = xlsxwriter.Workbook(str(self.tmp_path), {
             "constant_memory": self.constant_memory,
@@ -75,6 +86,7 @@ class Book:
             "default_date_format": NUMBER_FORMATS["date"],
             "remove_timezone": True,
         })
+        self._book.set_properties({"author": AUTHOR})
 
     @property
     def tmp_path(self) -> Path:
@@ -152,6 +164,9 @@ class Book:
             ws.write_datetime(row, col, dt.datetime.combine(value, dt.time()),
                               fmt if fmt is not None else self.fmt("date"))
             return 10
+        if isinstance(value, dt.time):
+            ws.write_datetime(row, col, value, fmt if fmt is not None else self.fmt("time"))
+            return 5
         text = str(value)
         ws.write_string(row, col, text, fmt)
         return max((len(line) for line in text.splitlines()), default=0)
@@ -213,3 +228,15 @@ class Book:
                 self._book.close()
             finally:
                 self.tmp_path.unlink(missing_ok=True)
+
+
+def written_by_aimak(path: Path) -> bool:
+    """Whether the workbook at ``path`` names Aimak as its author and its last editor
+    (docProps/core.xml; Excel and LibreOffice put the person who saved it there)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            core = archive.read("docProps/core.xml").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
+    return (f"<dc:creator>{AUTHOR}</dc:creator>" in core
+            and f"<cp:lastModifiedBy>{AUTHOR}</cp:lastModifiedBy>" in core)

@@ -4,11 +4,12 @@ in proportion to adult population, quotas by sex × age group — parts always a
 from __future__ import annotations
 
 import csv
+import dataclasses
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forms.definition import SamplePlanSettings
+from forms.definition import SamplePlanSettings, Team
 from forms.sample_plan import largest_remainder, plan_sample, required_interviews, write_sample_plan
 
 
@@ -66,3 +67,17 @@ def test_plan_file__one_row_per_village_sex_and_age_group(study, tmp_path):
     cells = len(definition.sexes) * len(definition.age_groups)
     assert len(rows) == len(geography.villages) * cells
     assert sum(int(r["quota"]) for r in rows) == plan.interviews
+
+
+def test_plan__a_team_s_days_add_up_to_the_window_however_many_municipalities_it_has(study):
+    # three municipalities of about 540 interviews each: 10 days rounded one by one give 3 + 3 + 3;
+    # shared as whole parts of the window they give 4 + 3 + 3 (and a lighter day in the first)
+    definition, geography = study
+    team = Team("T1", "S01", ("E01", "E02", "E03", "E04", "E05"), ("AKM", "KSR", "CHN"))
+    rest = Team("T2", "S02", ("E06",), ("KMD",))
+    definition = dataclasses.replace(definition, sample_plan=dataclasses.replace(
+        definition.sample_plan, teams=(team, rest)))
+    plan = plan_sample(definition, geography)
+    days = [plan.municipalities[code].fieldwork_days for code in team.municipalities]
+    assert sum(days) == definition.sample_plan.fieldwork_days == 10
+    assert days == [4, 3, 3]
