@@ -125,7 +125,7 @@ FIELDWORK: dict[str, Text] = {
     "median_minutes": T("Медиана длительности, мин", "Узактыктын медианасы, мүн",
                         "Median duration, min"),
     "gps_share": T("% с GPS", "GPS менен %", "% with GPS"),
-    "date": T("Дата", "Күнү", "Date"),
+    "interview_date": T("Дата", "Күнү", "Date"),
     "instance_name": T("Имя экземпляра", "Нусканын аты", "Instance name"),
     "instance_id": T("ID экземпляра", "Нусканын ID", "Instance id"),
     "submission_id": T("ID отправки", "Жөнөтүүнүн ID", "Submission id"),

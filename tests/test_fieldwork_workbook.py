@@ -185,12 +185,21 @@ def test_villages_quota_and_days__match_fieldwork_progress_and_fieldwork_quota(s
     assert (h1_men[t("quota_cell")], h1_men[t("completed")], h1_men[t("remaining")]) == (
         mart["quota"], mart["completed"], mart["remaining"]) == (5, 1, 4)
 
-    grid = {r[t("village_code")]: r for r in table(book[t("sheet.days")])}
+    days = table(book[t("sheet.days")])
+    grid = {r[t("village_code")]: r for r in days}
     for village, on, completed in conn.execute(
             "SELECT village_code, day, completed FROM fieldwork_progress WHERE day IS NOT NULL"
     ).fetchall():
-        assert grid[village][on.isoformat()] == (completed or None)
+        assert grid[village][on.isoformat()] == completed
     assert grid["G2"][t("completed_to_date")] == 0 and grid["G2"][DAY0.isoformat()] is None
+    total = days[-1]
+    assert total[tr("municipality", "en")] == t("total")
+    assert (total[DAY0.isoformat()], total[DAY1.isoformat()], total[t("quota")]) == tuple(
+        conn.execute("""SELECT sum(completed) FILTER (WHERE day = ?),
+                               sum(completed) FILTER (WHERE day = ?),
+                               (SELECT sum(quota) FROM (SELECT DISTINCT village_code, quota
+                                                        FROM fieldwork_progress))
+                        FROM fieldwork_progress""", [DAY0, DAY1]).fetchone())
 
 
 def test_flagged__one_row_per_interview_and_rule_named_as_the_server_names_it(scored, books):
@@ -200,7 +209,7 @@ def test_flagged__one_row_per_interview_and_rule_named_as_the_server_names_it(sc
     assert len(flagged) == len(marts) == 2
     copy = next(r for r in flagged if r[t("submission_id")] == "6")
     assert (copy[t("instance_name")], copy[t("instance_id")], copy[t("rule")],
-            copy[t("left_out_of_scores")], copy[t("reason_left_out")], day(copy[t("date")])) == (
+            copy[t("left_out_of_scores")], copy[t("reason_left_out")], day(copy[t("interview_date")])) == (
         FORMULA_NAME, "uuid:four", t("reason.duplicate_instance"), "yes",
         t("reason.duplicate_instance"), DAY1)
     assert copy[t("detail")] == t("detail.duplicate_instance", value=2)
