@@ -21,7 +21,7 @@ from reports.texts import LANGUAGES
 
 NEEDED = ("fieldwork_summary", "fieldwork_progress", "fieldwork_quota", "fieldwork_sessions",
           "fct_interviews", "quality_flags", "exclusions", "dim_municipality", "dim_village",
-          "dim_enumerator")
+          "dim_enumerator", "study_method")
 
 Row = dict[str, Any]
 

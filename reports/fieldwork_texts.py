@@ -178,7 +178,7 @@ FIELDWORK: dict[str, Text] = {
         "{value:.0f} days outside the fieldwork window ({start} to {end})"),
     "detail.too_short": T(
         "{value:.1f} с на вопрос, меньше минимума {limit:g} с",
-        "бир суроого {value:.1f} с, минимум {limit:g} с дан аз",
+        "бир суроого {value:.1f} сек., бул минимумдан ({limit:g} сек.) аз",
         "{value:.1f} s per question answered, under the {limit:g} s minimum"),
     "detail.straight_lining": T(
         "{value:.0%} блоков услуг отвечены одним кодом (порог {limit:.0%})",

@@ -336,6 +336,9 @@ def test_every_reason_and_rule_has_words_and_a_detail_in_each_language(lang):
     assert set(REASONS) == {*EXCLUSIONS, "outside_geography", "no_profile"}
     for reason in REASONS:
         assert t(f"reason.{reason}", lang)
-    for rule in QUALITY_RULES:
-        assert t(f"detail.{rule}", lang, value=1.5, limit=0.9, start="2026-11-01",
-                 end="2026-11-30")
+    details = {rule: t(f"detail.{rule}", lang, value=1.5, limit=0.9, start="2026-11-01",
+                       end="2026-11-30") for rule in QUALITY_RULES}
+    assert "2026-11-01" in details["outside_window"] and "2026-11-30" in details["outside_window"]
+    assert "1.5" in details["too_short"] and "0.9" in details["too_short"]
+    assert "150%" in details["straight_lining"].replace("\u00a0", "")
+    assert all(details.values())
