@@ -28,18 +28,18 @@ from xlsxwriter.worksheet import Worksheet
 from forms.definition import Definition
 from reports import gap_annex
 from reports.gap_charts import Point, bar_chart, quadrant_chart, write_chart_data
-from reports.gap_texts import FIELDS, FORMS, SHEETS, WORDS
-from reports.marts import Cell, Marts, MunicipalityScore, Place, Round
+from reports.gap_columns import FIELDS
+from reports.gap_summary import write_summary
+from reports.gap_texts import FORMS, SHEETS, WORDS
+from reports.mart_rows import Cell, MunicipalityScore, Place, Round
+from reports.marts import Marts
 from reports.method_notes import explain_method, method_settings
 from reports.recommendations import Recommendation, recommendations_for
 from reports.texts import tr
-from reports.workbook import Book, Column, Share
+from reports.workbook import Book, Column, Share, print_wide
 
 SYMBOLS = {"perception_exceeds": "▲", "performance_underrecognised": "▼", "aligned": "●",
            "insufficient_data": "—"}
-BLUE, WHITE, RED, GREY = "#5B9BD5", "#FFFFFF", "#F4B183", "#EDEDED"
-# the gap's number format in the summary: signed, and in brackets when the base is unreliable
-GAP_FORMAT, GAP_UNRELIABLE_FORMAT = "+0.0;-0.0;0.0", '"(+"0.0")";"(-"0.0")";"(0.0)"'
 
 
 def safe_name(code: str) -> str:
@@ -145,8 +145,8 @@ class GapReport:
         places = self.marts.municipalities(code)
         scores = {s.municipality_code: s for s in self.marts.municipality_scores(code)}
         drafts = recommendations_for(self.marts, code)
-        self.write_summary(self.book.sheet(SHEETS["summary"].get(self.lang)), places, cells,
-                           list(scores.values()))
+        write_summary(self, self.book.sheet(SHEETS["summary"].get(self.lang)), places, cells,
+                      list(scores.values()))
         by_place: dict[str, list[Cell]] = defaultdict(list)
         for cell in cells:
             by_place[cell.municipality_code].append(cell)
@@ -221,96 +221,6 @@ class GapReport:
         self.table(ws, row + 1, [("setting", "wrap"), ("setting_value", "wrap")],
                    method_settings(self.method), freeze=False, autofilter=False)
 
-    # --- summary -----------------------------------------------------------------------------
-
-    def write_summary(self, ws: Worksheet, places: list[Place], cells: list[Cell],
-                      scores: list[MunicipalityScore]) -> None:
-        book, m = self.book, self.method
-        sheet = ws.name
-        services: dict[str, str] = {}
-        for c in sorted(cells, key=lambda c: c.service_order):
-            services.setdefault(c.service_code, c.service)
-        grid = {(c.municipality_code, c.service_code): c for c in cells}
-        ws.write_string(0, 0, f"{self.w('gap_matrix')} · {self.w('round', round=self.round.code)}",
-                        book.title)
-        ws.write_string(1, 0, self.w("icons", t=f"{m.gap_threshold:g}"), book.note)
-        top = 3
-        header = book.fmt("text", bold=True, text_wrap=True, bg_color="#DCE6F1", border=1,
-                          align="center")
-        ws.write_string(top, 0, self.header("municipality"), book.header)
-        for j, name in enumerate(services.values(), start=1):
-            ws.write_string(top, j, name, header)
-        self.show(sheet, ["municipality", "service_columns"])
-        fmts = {(bold, unreliable): book.fmt("text", num_format=GAP_UNRELIABLE_FORMAT if unreliable
-                                                else GAP_FORMAT, bold=bold, align="center")
-                for bold in (False, True) for unreliable in (False, True)}
-        mark = book.fmt("text", align="center")
-        blank = book.fmt("text", bg_color=GREY)
-        widest = max([len(self.header("municipality"))] + [len(p.name) for p in places])
-        row = top
-        for row, place in enumerate(places, start=top + 1):
-            ws.write_string(row, 0, place.name)
-            for j, code in enumerate(services, start=1):
-                c = grid.get((place.code, code))
-                if c is None:
-                    ws.write_blank(row, j, None, blank)
-                elif c.suppressed:
-                    ws.write_string(row, j, "*", mark)
-                elif c.gap is None:
-                    ws.write_string(row, j, "—", mark)
-                else:
-                    ws.write_number(row, j, c.gap, fmts[c.gap_established, c.unreliable])
-        last = row
-        ws.set_column(0, 0, min(60, widest + 2))
-        ws.set_column(1, len(services), 13)
-        ws.set_row(top, 64)
-        ws.freeze_panes(top + 1, 1)
-        if places and services:
-            ws.autofilter(top, 0, last, len(services))
-            reach = max([20.0] + [abs(c.gap) for c in cells if c.gap is not None and not c.suppressed])
-            reach = 10 * -(-reach // 10)
-            area = (top + 1, 1, last, len(services))
-            ws.conditional_format(*area, {
-                "type": "3_color_scale", "min_type": "num", "min_value": -reach,
-                "mid_type": "num", "mid_value": 0, "max_type": "num", "max_value": reach,
-                "min_color": BLUE, "mid_color": WHITE, "max_color": RED})
-            ws.conditional_format(*area, {
-                "type": "icon_set", "icon_style": "3_arrows_gray",
-                "icons": [{"criteria": ">", "type": "number", "value": m.gap_threshold},
-                          {"criteria": ">=", "type": "number", "value": -m.gap_threshold}]})
-        row = self.lines(ws, last + 2, [
-            self.w("bold", level=self.settings["level"]), *self.footnotes()[:2], self.w("gap_none"),
-            self.w("not_applicable")])
-        ws.write_string(row + 1, 0, self.w("base_matrix"), book.fmt("text", bold=True))
-        base_top = row + 2
-        ws.write_string(base_top, 0, self.header("municipality"), book.header)
-        for j, name in enumerate(services.values(), start=1):
-            ws.write_string(base_top, j, name, header)
-        ws.set_row(base_top, 64)
-        self.show(sheet, ["base_columns"])
-        row = base_top
-        for row, place in enumerate(places, start=base_top + 1):
-            ws.write_string(row, 0, place.name)
-            for j, code in enumerate(services, start=1):
-                c = grid.get((place.code, code))
-                if c is None:
-                    ws.write_blank(row, j, None, blank)
-                else:
-                    book.cell(ws, row, j, c.n, "int")
-        ws.write_string(row + 2, 0, self.w("by_municipality"), book.fmt("text", bold=True))
-        self.table(ws, row + 3, [
-            ("municipality", "text"), ("services", "int"), ("services_with_gap", "int"),
-            ("mean_satisfaction", "pct"), ("mean_effectiveness", "dec1"), ("mean_abs_gap", "dec1"),
-            ("mean_abs_gap_pw", "dec1"), ("gaps_established", "int"), ("assessed", "text"),
-            ("interviews", "int"), ("interviews_used", "int"), ("interviews_excluded", "int")],
-            [(s.municipality, s.services, s.services_with_gap, s.satisfaction, s.effectiveness,
-              s.mean_abs_gap, s.mean_abs_gap_priority_weighted, s.gaps_established,
-              self.yes_no(s.assessed), s.interviews, s.interviews_used, s.interviews_excluded)
-             for s in scores], freeze=False, autofilter=False)
-        ws.set_column(0, 0, min(60, widest + 2))
-        ws.set_column(1, len(services), 13)
-        _landscape(ws, top)
-
     # --- one municipality --------------------------------------------------------------------
 
     def write_municipality(self, ws: Worksheet, place: Place, cells: list[Cell],
@@ -369,7 +279,7 @@ class GapReport:
             book, data, self.w("chart_quadrants"), self.w("chart_e"), self.w("chart_s"),
             self.w("chart_cut", cut=self.settings["cut"]), self.w("chart_services")),
             {"x_offset": 680})
-        _landscape(ws, top)
+        print_wide(ws, top)
 
     def note(self, c: Cell) -> str:
         """Why a cell lacks a value, or what to read with care."""
@@ -412,14 +322,6 @@ def _width(key: str, kind: str) -> float | None:
     if key in WIDTHS:
         return WIDTHS[key]
     return NUMBER_WIDTH if kind in ("int", "share", "pct", "dec1", "dec2", "dec3", "date") else None
-
-
-def _landscape(ws: Worksheet, header_row: int) -> None:
-    """Print on A4 landscape, one page wide, the table's header on every page."""
-    ws.set_paper(9)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(header_row)
 
 
 def _days(first: Any, last: Any) -> str:

@@ -8,7 +8,7 @@ the gap report's method sheet, and the study report's method section, read it fr
 from __future__ import annotations
 
 from forms.definition import Text
-from reports.marts import Method, ScaleLabel
+from reports.mart_rows import Method, ScaleLabel
 from reports.texts import T, tr
 
 TOPICS: dict[str, Text] = {

@@ -20,7 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from forms.definition import Text
-from reports.marts import Cell, IndicatorScore, ItemScore, Marts, Mention, Method, Theme
+from reports.mart_rows import Cell, IndicatorScore, ItemScore, Mention, Method, Theme
+from reports.marts import Marts
 from reports.texts import T, tr
 
 SENTENCES: dict[str, Text] = {

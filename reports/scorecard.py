@@ -17,9 +17,12 @@ from xlsxwriter.worksheet import Worksheet
 
 from forms.definition import Definition
 from reports.gap_charts import Point, bar_chart, write_chart_data
-from reports.gap_report import GAP_FORMAT, SYMBOLS, safe_name
-from reports.gap_texts import FIELDS, SHEETS, WORDS
-from reports.marts import Cell, Marts, MunicipalityScore, Place, Round
+from reports.gap_columns import FIELDS
+from reports.gap_report import SYMBOLS, safe_name
+from reports.gap_summary import GAP_FORMAT
+from reports.gap_texts import SHEETS, WORDS
+from reports.mart_rows import Cell, MunicipalityScore, Place, Round
+from reports.marts import Marts
 from reports.recommendations import Recommendation, recommendations_for
 from reports.texts import tr
 from reports.workbook import LINE_HEIGHT, Book, Share, wrapped_lines

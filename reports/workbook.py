@@ -44,6 +44,14 @@ def wrapped_lines(text: str, width: float, bold: bool = False) -> int:
     return sum(max(1, math.ceil(len(line) / per_line)) for line in text.splitlines() or [""])
 
 
+def print_wide(ws: Worksheet, header_row: int) -> None:
+    """Print a wide sheet on A4 landscape, one page wide, its header row on every page."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(header_row)
+
+
 @dataclass(frozen=True)
 class Column:
     """A column of a table: its header, the width it may take, its number format key."""

@@ -15,8 +15,9 @@ import pytest
 from openpyxl.chart import BarChart, ScatterChart
 from openpyxl.utils import column_index_from_string
 
+from reports.gap_columns import FIELDS
 from reports.gap_report import write_gap_report
-from reports.gap_texts import FIELDS, SHEETS
+from reports.gap_texts import SHEETS
 from reports.marts import ReportError
 from reports.texts import COMMON
 from tests import report_world as world

@@ -9,7 +9,8 @@ import dataclasses
 
 import pytest
 
-from reports.marts import Cell, Marts
+from reports.mart_rows import Cell
+from reports.marts import Marts
 from reports.recommendations import SENTENCES, draft_recommendations, recommendations_for
 from tests import report_world as world
 

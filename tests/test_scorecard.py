@@ -9,7 +9,8 @@ import openpyxl
 import pytest
 from openpyxl.chart import BarChart
 
-from reports.gap_texts import FIELDS, WORDS
+from reports.gap_columns import FIELDS
+from reports.gap_texts import WORDS
 from reports.scorecard import write_scorecards
 from reports.texts import COMMON
 from tests import report_world as world
