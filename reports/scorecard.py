@@ -28,7 +28,7 @@ from reports.texts import tr
 from reports.workbook import LINE_HEIGHT, Book, Share, wrapped_lines
 
 PRIORITIES = 3  # drafted recommendations on the page
-COLUMNS = [("priority", 10), ("service", 34), ("importance", 11), ("n", 8), ("satisfaction", 11),
+COLUMNS = [("priority", 12), ("service", 34), ("importance", 11), ("n", 8), ("satisfaction", 11),
            ("effectiveness", 12), ("gap", 9), ("status", 26), ("quadrant", 22)]
 CHART_ROW_PX = 20  # default row height in pixels, to know where a chart ends
 
