@@ -5,6 +5,8 @@ quote is a string cell, not a formula, and no cell of any sheet is a formula."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import openpyxl
 import pytest
 from hand_world import Poster
@@ -99,6 +101,13 @@ def test_the_quote_is_a_text_cell_of_the_gap_report_not_a_formula_or_a_link(repo
     cells = [c for row in book["Quotes"].iter_rows() for c in row if c.value == QUOTE]
     assert len(cells) == 1
     assert cells[0].data_type == "s" and cells[0].hyperlink is None
+
+
+def test_the_cover_says_when_the_data_was_pulled_from_the_server(reported):
+    book, _ = reported
+    facts = {r[0]: r[1] for r in book["Cover"].iter_rows(values_only=True) if r[0]}
+    pulled = facts["Data pulled from the server"]
+    assert isinstance(pulled, dt.datetime) and pulled.date() >= dt.date(2026, 1, 1)
 
 
 def test_no_cell_of_any_sheet_is_a_formula(reported):
