@@ -6,7 +6,10 @@ indicator's value in the assessments used. A sheet with nothing to show says so 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from xlsxwriter.worksheet import Worksheet
 
 from reports.gap_texts import SHEETS
 from reports.workbook import Column, Share
@@ -26,42 +29,45 @@ def write_annex(r: GapReport) -> None:
     write_indicator_values(r)
 
 
-def _sheet(r: GapReport, key: str):
+def _sheet(r: GapReport, key: str) -> Worksheet:
     return r.book.sheet(SHEETS[key].get(r.lang))
 
 
+def _listing(r: GapReport, key: str, spec: Sequence[tuple[str, str]], rows: list[Sequence[Any]],
+             nothing: str) -> tuple[Worksheet, int]:
+    """A sheet holding one table; with no row, a sentence saying there is nothing (``nothing``:
+    the WORDS key of what is missing). Returns the sheet and its next free row."""
+    ws = _sheet(r, key)
+    end = r.table(ws, 0, spec, rows)
+    if not rows:
+        end = r.empty(ws, end, r.w(nothing))
+    return ws, end
+
+
 def write_themes(r: GapReport) -> None:
-    ws = _sheet(r, "themes")
-    themes = r.marts.themes(r.round.code)
-    end = r.table(ws, 0, [
+    _listing(r, "themes", [
         ("municipality", "text"), ("service", "text"), ("group", "text"), ("theme", "text"),
         ("sentiment", "text"), ("sessions", "int"), ("sessions_held", "int"),
         ("participants_agreed", "int"), ("participants_present", "int"), ("mentions", "int")],
         [(t.municipality, t.service, t.group, t.theme, t.sentiment, t.sessions, t.sessions_held,
-          t.participants_agreed, t.participants_present, t.mentions) for t in themes])
-    if not themes:
-        r.empty(ws, end, r.w("no_themes"))
+          t.participants_agreed, t.participants_present, t.mentions)
+         for t in r.marts.themes(r.round.code)], "no_themes")
 
 
 def write_quotes(r: GapReport) -> None:
-    ws = _sheet(r, "quotes")
-    quotes = r.marts.quotes(r.round.code)
-    end = r.table(ws, 0, [
+    _listing(r, "quotes", [
         ("municipality", "text"), ("village", "text"), ("session_date", "date"), ("group", "text"),
         ("service", "text"), ("theme", "text"), ("sentiment", "text"), ("participant", "text"),
         ("sex", "text"), ("age_group", "text"), ("role", "text"), ("minute", "int"),
         ("quote", "wrap"), ("instance_name", "text")],
         [(q.municipality, q.village, q.session_date, q.group, q.service, q.theme, q.sentiment,
           q.participant_code, q.participant_sex, q.participant_age_group, q.participant_role,
-          q.minute, q.quote, q.instance_name) for q in quotes])
-    if not quotes:
-        r.empty(ws, end, r.w("no_quotes"))
+          q.minute, q.quote, q.instance_name) for q in r.marts.quotes(r.round.code)], "no_quotes")
 
 
 def write_group_scores(r: GapReport) -> None:
-    ws = _sheet(r, "group_scores")
     scores = r.marts.group_scores(r.round.code)
-    end = r.table(ws, 0, [
+    ws, end = _listing(r, "group_scores", [
         ("municipality", "text"), ("service", "text"), ("group", "text"),
         ("fg_satisfaction", "dec1"), ("fg_sessions", "int"), ("fg_satisfaction_index", "dec1"),
         ("survey_s", "share"), ("n", "int"), ("s_difference", "dec1"),
@@ -70,10 +76,8 @@ def write_group_scores(r: GapReport) -> None:
         [(g.municipality, g.service, g.group, g.satisfaction_score, g.satisfaction_sessions,
           g.satisfaction_index, r.share(g.survey_satisfaction, g.survey_n), g.survey_n,
           g.satisfaction_difference, g.performance_score, g.performance_index, g.effectiveness,
-          g.performance_difference, r.yes_no(g.disagrees)) for g in scores])
-    if not scores:
-        r.empty(ws, end, r.w("no_group_scores"))
-    else:
+          g.performance_difference, r.yes_no(g.disagrees)) for g in scores], "no_group_scores")
+    if scores:
         r.lines(ws, end + 1, r.footnotes()[:2])
 
 
@@ -108,15 +112,11 @@ def write_changes(r: GapReport) -> None:
 
 
 def write_quality(r: GapReport) -> None:
-    ws = _sheet(r, "quality")
-    rows = r.marts.exclusions(r.round.code)
-    end = r.table(ws, 0, [
+    _listing(r, "quality", [
         ("municipality", "text"), ("reason", "text"), ("excludes", "text"), ("excluded", "int"),
         ("flagged", "int"), ("interviews", "int")],
         [(e.municipality, r.c(f"reason.{e.reason}"), r.yes_no(e.excludes), e.excluded,
-          e.flagged, e.interviews) for e in rows])
-    if not rows:
-        r.empty(ws, end, r.w("no_exclusions"))
+          e.flagged, e.interviews) for e in r.marts.exclusions(r.round.code)], "no_exclusions")
 
 
 def write_enumerators(r: GapReport) -> None:
@@ -136,8 +136,7 @@ def write_enumerators(r: GapReport) -> None:
 
 
 def write_indicators(r: GapReport) -> None:
-    ws = _sheet(r, "indicators")
-    r.table(ws, 0, [
+    r.table(_sheet(r, "indicators"), 0, [
         ("service", "text"), ("indicator_code", "text"), ("indicator", "wrap"), ("unit", "text"),
         ("answer", "text"), ("direction", "text"), ("floor", "text"), ("target", "text"),
         ("weight", "text"), ("evidence", "wrap")],
@@ -147,16 +146,13 @@ def write_indicators(r: GapReport) -> None:
 
 
 def write_indicator_values(r: GapReport) -> None:
-    ws = _sheet(r, "indicator_values")
-    rows = r.marts.indicator_scores(r.round.code)
-    end = r.table(ws, 0, [
+    _listing(r, "indicator_values", [
         ("municipality", "text"), ("service", "text"), ("indicator", "wrap"), ("value", "text"),
         ("unit", "text"), ("floor", "text"), ("target", "text"), ("score", "dec1"),
         ("verified", "text")],
         [(s.municipality, s.service, s.text, _value(r, s.answer, s.value), s.unit, s.floor,
-          s.target, s.score, r.yes_no(s.verified)) for s in rows])
-    if not rows:
-        r.empty(ws, end, r.w("no_indicator_values"))
+          s.target, s.score, r.yes_no(s.verified))
+         for s in r.marts.indicator_scores(r.round.code)], "no_indicator_values")
 
 
 def _value(r: GapReport, answer: str, value: str | None) -> float | str | None:

@@ -50,34 +50,22 @@ def write_chart_data(book: Book, ws: Worksheet, top: int, col: int, points: Sequ
     """Write the bars' rows (every point), then the scatter's (points with S and E), the four
     quadrant names' positions and the cut lines' ends, into columns ``col``..``col + 2``, hidden
     from view."""
-    row = top
-    for p in points:
-        book.cell(ws, row, col, p.name)
-        book.cell(ws, row, col + 1, p.satisfaction, "dec1")
-        book.cell(ws, row, col + 2, p.effectiveness, "dec1")
-        row += 1
-    bars_last = row - 1
-    scatter_first = row
     plotted = tuple(p for p in points if p.satisfaction is not None and p.effectiveness is not None)
-    for p in plotted:
-        book.cell(ws, row, col, p.name)
-        book.cell(ws, row, col + 1, p.satisfaction, "dec1")
-        book.cell(ws, row, col + 2, p.effectiveness, "dec1")
-        row += 1
-    scatter_last = row - 1
-    corners_first = row
     low, high = cut / 2, cut + (100 - cut) / 2
     # maintain (E high, S high), communicate (E high, S low), expectation risk, fix first
-    for name, (e, s) in zip(corner_names, ((high, 97), (high, 3), (low, 97), (low, 3)), strict=True):
-        book.cell(ws, row, col, name)
-        book.cell(ws, row, col + 1, s, "dec1")
-        book.cell(ws, row, col + 2, e, "dec1")
-        row += 1
-    lines_first = row
-    for e, s in ((cut, 0), (cut, 100), (0, cut), (100, cut)):
-        book.cell(ws, row, col + 1, float(s), "dec1")
-        book.cell(ws, row, col + 2, float(e), "dec1")
-        row += 1
+    corners = [Point(name, s, e) for name, (e, s) in
+               zip(corner_names, ((high, 97.0), (high, 3.0), (low, 97.0), (low, 3.0)), strict=True)]
+    lines = [Point("", s, e) for e, s in ((cut, 0.0), (cut, 100.0), (0.0, cut), (100.0, cut))]
+    blocks = (points, plotted, corners, lines)
+    firsts = [top]
+    for block in blocks:
+        for row, p in enumerate(block, start=firsts[-1]):
+            book.cell(ws, row, col, p.name or None)
+            book.cell(ws, row, col + 1, p.satisfaction, "dec1")
+            book.cell(ws, row, col + 2, p.effectiveness, "dec1")
+        firsts.append(firsts[-1] + len(block))
+    bars_last, scatter_first, scatter_last = firsts[1] - 1, firsts[1], firsts[2] - 1
+    corners_first, lines_first = firsts[2], firsts[3]
     ws.set_column(col, col + 2, None, None, {"hidden": True})
     return ChartData(ws.name, top, bars_last, col, scatter_first, scatter_last, corners_first,
                      lines_first, plotted, tuple(corner_names))

@@ -8,6 +8,7 @@ cell, and the municipalities' totals.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from xlsxwriter.worksheet import Worksheet
@@ -36,35 +37,24 @@ def write_summary(r: GapReport, ws: Worksheet, places: list[Place], cells: list[
                     book.title)
     ws.write_string(1, 0, r.w("icons", t=f"{m.gap_threshold:g}"), book.note)
     top = 3
-    header = book.fmt("text", bold=True, text_wrap=True, bg_color="#DCE6F1", border=1,
-                      align="center")
-    ws.write_string(top, 0, r.header("municipality"), book.header)
-    for j, name in enumerate(services.values(), start=1):
-        ws.write_string(top, j, name, header)
     r.show(sheet, ["municipality", "service_columns"])
     fmts = {(bold, unreliable): book.fmt("text", num_format=GAP_UNRELIABLE_FORMAT if unreliable
                                             else GAP_FORMAT, bold=bold, align="center")
             for bold in (False, True) for unreliable in (False, True)}
     mark = book.fmt("text", align="center")
-    blank = book.fmt("text", bg_color=GREY)
     widest = max([len(r.header("municipality"))] + [len(p.name) for p in places])
-    row = top
-    for row, place in enumerate(places, start=top + 1):
-        ws.write_string(row, 0, place.name)
-        for j, code in enumerate(services, start=1):
-            c = grid.get((place.code, code))
-            if c is None:
-                ws.write_blank(row, j, None, blank)
-            elif c.suppressed:
-                ws.write_string(row, j, "*", mark)
-            elif c.gap is None:
-                ws.write_string(row, j, "—", mark)
-            else:
-                ws.write_number(row, j, c.gap, fmts[c.gap_established, c.unreliable])
-    last = row
+
+    def gap_cell(row: int, j: int, c: Cell) -> None:
+        if c.suppressed:
+            ws.write_string(row, j, "*", mark)
+        elif c.gap is None:
+            ws.write_string(row, j, "—", mark)
+        else:
+            ws.write_number(row, j, c.gap, fmts[c.gap_established, c.unreliable])
+
+    last = _matrix(r, ws, top, places, services, grid, gap_cell)
     ws.set_column(0, 0, min(60, widest + 2))
     ws.set_column(1, len(services), 13)
-    ws.set_row(top, 64)
     ws.freeze_panes(top + 1, 1)
     if places and services:
         ws.autofilter(top, 0, last, len(services))
@@ -83,21 +73,9 @@ def write_summary(r: GapReport, ws: Worksheet, places: list[Place], cells: list[
         r.w("bold", level=r.settings["level"]), *r.footnotes()[:2], r.w("gap_none"),
         r.w("not_applicable")])
     ws.write_string(row + 1, 0, r.w("base_matrix"), book.fmt("text", bold=True))
-    base_top = row + 2
-    ws.write_string(base_top, 0, r.header("municipality"), book.header)
-    for j, name in enumerate(services.values(), start=1):
-        ws.write_string(base_top, j, name, header)
-    ws.set_row(base_top, 64)
     r.show(sheet, ["base_columns"])
-    row = base_top
-    for row, place in enumerate(places, start=base_top + 1):
-        ws.write_string(row, 0, place.name)
-        for j, code in enumerate(services, start=1):
-            c = grid.get((place.code, code))
-            if c is None:
-                ws.write_blank(row, j, None, blank)
-            else:
-                book.cell(ws, row, j, c.n, "int")
+    row = _matrix(r, ws, row + 2, places, services, grid,
+                  lambda row, j, c: book.cell(ws, row, j, c.n, "int"))
     ws.write_string(row + 2, 0, r.w("by_municipality"), book.fmt("text", bold=True))
     r.table(ws, row + 3, [
         ("municipality", "text"), ("services", "int"), ("services_with_gap", "int"),
@@ -111,3 +89,28 @@ def write_summary(r: GapReport, ws: Worksheet, places: list[Place], cells: list[
     ws.set_column(0, 0, min(60, widest + 2))
     ws.set_column(1, len(services), 13)
     print_wide(ws, top)
+
+
+def _matrix(r: GapReport, ws: Worksheet, top: int, places: list[Place], services: dict[str, str],
+            grid: dict[tuple[str, str], Cell], write: Callable[[int, int, Cell], object]) -> int:
+    """A municipality × service matrix: the header row at ``top`` (services by name), a row per
+    municipality, ``write(row, column, cell)`` for each cell scored there, grey where the
+    service is not scored. Returns the last row written."""
+    book = r.book
+    header = book.fmt("text", bold=True, text_wrap=True, bg_color="#DCE6F1", border=1,
+                      align="center")
+    blank = book.fmt("text", bg_color=GREY)
+    ws.write_string(top, 0, r.header("municipality"), book.header)
+    for j, name in enumerate(services.values(), start=1):
+        ws.write_string(top, j, name, header)
+    ws.set_row(top, 64)
+    row = top
+    for row, place in enumerate(places, start=top + 1):
+        ws.write_string(row, 0, place.name)
+        for j, code in enumerate(services, start=1):
+            c = grid.get((place.code, code))
+            if c is None:
+                ws.write_blank(row, j, None, blank)
+            else:
+                write(row, j, c)
+    return row
