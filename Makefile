@@ -11,7 +11,7 @@ IS_311 := import sys; sys.exit(sys.version_info[:2] != (3, 11))
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install venv demo test bench lint clean
+.PHONY: install venv demo test bench lint clean pictures
 
 # The virtual environment, made by Python 3.11. One made by another Python (a 3.12 that was first
 # on PATH when it was made) can never install Aimak, and pip says so again at every run: the
@@ -44,6 +44,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	@set -e; for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+
+# The README's pictures (docs/img/) from the demo's workbooks; needs LibreOffice and poppler-utils.
+pictures: $(STAMP)
+	@test -f out/demo/warehouse.duckdb || $(AIMAK) demo
+	$(PY) docs/render_pictures.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

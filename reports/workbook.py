@@ -27,6 +27,7 @@ from aimak.errors import ConfigError
 
 AUTHOR = "Aimak"  # the author every workbook carries: what Aimak may replace
 SHEET_NAME_LIMIT = 31
+LINE_HEIGHT = 15  # points: one line of the default 11-point font
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 MAX_WIDTH = 60
 NUMBER_FORMATS = {
@@ -42,12 +43,28 @@ NUMBER_FORMATS = {
 }
 
 
+def wrapped_lines(text: str, width: float, bold: bool = False) -> int:
+    """Lines ``text`` takes wrapped in a column ``width`` characters wide: an estimate, on the
+    safe side for Cyrillic (an average letter is a little narrower than the '0' that Excel's
+    widths count in; a bold one about as wide)."""
+    per_line = max(1.0, width * (0.95 if bold else 1.1))
+    return sum(max(1, math.ceil(len(line) / per_line)) for line in text.splitlines() or [""])
+
+
+def print_wide(ws: Worksheet, header_row: int) -> None:
+    """Print a wide sheet on A4 landscape, one page wide, its header row on every page."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(header_row)
+
+
 @dataclass(frozen=True)
 class Column:
     """A column of a table: its header, the width it may take, its number format key."""
 
     header: str
-    kind: str = "text"  # text | int | pct | dec1 | dec2 | dec3 | date | datetime | time | share
+    kind: str = "text"  # text | wrap | int | pct | dec1 | dec2 | dec3 | date | datetime | time | share
     width: float | None = None
 
 
@@ -99,12 +116,15 @@ class Book:
     # --- formats -----------------------------------------------------------------------------
 
     def fmt(self, kind: str = "text", **props: Any) -> Any:
-        """A cached format: a number-format key of :data:`NUMBER_FORMATS` plus xlsxwriter props."""
+        """A cached format: a number-format key of :data:`NUMBER_FORMATS` (or ``wrap``: text
+        wrapped within its column) plus xlsxwriter props."""
         key = (kind, tuple(sorted(props.items())))
         if key not in self._formats:
             spec = dict(props)
             if kind in NUMBER_FORMATS and kind != "text":
                 spec["num_format"] = NUMBER_FORMATS[kind]
+            if kind == "wrap":
+                spec.setdefault("text_wrap", True)
             spec.setdefault("valign", "top")
             self._formats[key] = self._book.add_format(spec)
         return self._formats[key]
@@ -172,13 +192,14 @@ class Book:
         return max((len(line) for line in text.splitlines()), default=0)
 
     def share(self, ws: Worksheet, row: int, col: int, share: Share) -> int:
-        """A share as the study shows it: ``*`` suppressed, ``(42.0)`` unreliable, else 42.0."""
-        if share.value is None or (isinstance(share.value, float) and math.isnan(share.value)):
-            ws.write_blank(row, col, None)
-            return 0
+        """A share as the study shows it: ``*`` suppressed (with or without a value: a base of 0
+        has none), ``(42.0)`` unreliable, else 42.0."""
         if share.suppressed:
             ws.write_string(row, col, "*", self.fmt("text", align="right"))
             return 1
+        if share.value is None or (isinstance(share.value, float) and math.isnan(share.value)):
+            ws.write_blank(row, col, None)
+            return 0
         if share.unreliable:
             ws.write_string(row, col, f"({share.value:.1f})", self.fmt("text", align="right"))
             return 7
@@ -192,18 +213,36 @@ class Book:
     def table(self, ws: Worksheet, top: int, columns: Sequence[Column], rows: Iterable[Sequence[Any]],
               *, left: int = 0, freeze: bool = True, autofilter: bool = True) -> int:
         """Write a header row and the rows under it; freeze the header, add a filter, size the
-        columns to their content (within :data:`MAX_WIDTH`). Returns the next free row."""
+        columns to their content (within :data:`MAX_WIDTH`; a column's own width wins). A header
+        wider than its column wraps, and so does the text of a ``wrap`` column: their rows are
+        made tall enough (not in constant-memory mode, where rows are final once written).
+        Returns the next free row."""
         widths = [len(c.header) for c in columns]
         for j, c in enumerate(columns):
             ws.write_string(top, left + j, c.header, self.header)
         r = top
+        wrapped: list[tuple[int, list[tuple[int, str]]]] = []  # row, [(column, text)]
         for r, values in enumerate(rows, start=top + 1):
+            texts = []
             for j, (c, value) in enumerate(zip(columns, values, strict=True)):
                 kind = "pct" if c.kind == "share" else c.kind
-                widths[j] = max(widths[j], self.cell(ws, r, left + j, value, kind))
-        for j, c in enumerate(columns):
-            width = c.width if c.width is not None else min(MAX_WIDTH, max(6, widths[j] + 2))
+                widths[j] = max(widths[j], self.cell(ws, r, left + j, value, kind, self.fmt(kind)))
+                if c.kind == "wrap" and isinstance(value, str):
+                    texts.append((j, value))
+            if texts and not self.constant_memory:
+                wrapped.append((r, texts))
+        final = [c.width if c.width is not None else min(MAX_WIDTH, max(6, widths[j] + 2))
+                 for j, c in enumerate(columns)]
+        for j, width in enumerate(final):
             ws.set_column(left + j, left + j, width)
+        if not self.constant_memory:
+            lines = max(wrapped_lines(c.header, final[j], bold=True) for j, c in enumerate(columns))
+            if lines > 1:
+                ws.set_row(top, LINE_HEIGHT * lines)
+            for row, texts in wrapped:
+                lines = max(wrapped_lines(text, final[j]) for j, text in texts)
+                if lines > 1:
+                    ws.set_row(row, LINE_HEIGHT * lines)
         if freeze:
             ws.freeze_panes(top + 1, 0)
         if autofilter and r > top:
