@@ -26,6 +26,7 @@ from forms.build import generate_forms
 from forms.loader import load_definition
 from reports import data_export
 from reports.data_export import TEXTS, write_data_workbooks
+from reports.data_layout import STATUS_TEXTS
 from warehouse.raw import land_page, load_page
 from warehouse.schema import migrate
 from warehouse.staging import build_form_tables
@@ -241,7 +242,7 @@ def test_headers_and_answers_are_labels_in_the_chosen_language(world, tmp_path, 
     sex = definition.text("resp_sex").get(lang)
     assert [r[sex] for r in rows] == [definition.sexes[0].label.get(lang),
                                       definition.sexes[1].label.get(lang)]
-    assert rows[0]["_validation_status"] == TEXTS["validation_status_approved"].get(lang)
+    assert rows[0]["_validation_status"] == STATUS_TEXTS["validation_status_approved"].get(lang)
     book = openpyxl.load_workbook(paths["data_focus_group.xlsx"])
     assert book.sheetnames[0] == definition.text("form_focus_group").get(lang).replace(":", "-")[:31]
     assert book.sheetnames[-1] == TEXTS["notes_sheet"].get(lang)
