@@ -177,6 +177,19 @@ class Quality:
     time_zone: str = "Asia/Bishkek"
 
 
+# The questions of the study's own forms that hold personal data: people's names, free text that
+# may name people, a recording of their voices. The data workbooks (data_<form_id>.xlsx) leave
+# them out unless asked; every location (geopoint, geotrace, geoshape) and phone identity
+# (deviceid, phonenumber, subscriberid, simserial, username, email) of any form is left out
+# too, whatever this says. The study's ``personal:`` section replaces a form's list.
+PERSONAL: dict[str, tuple[str, ...]] = {
+    "citizen_survey": (),  # its location (gps) and phone id (deviceid) go by their type
+    "lsg_assessment": ("assessor", "lsg_informant", "comments"),
+    "focus_group": ("fg_moderator", "fg_notetaker", "fg_quote_participant", "fg_observer_notes",
+                    "fg_audio"),
+}
+
+
 @dataclass(frozen=True)
 class Team:
     code: str
@@ -224,6 +237,8 @@ class Definition:
     importance: Importance
     texts: dict[str, Text]
     quality: Quality = field(default_factory=Quality)
+    # form id -> the questions (names) whose answers are personal data (see PERSONAL)
+    personal: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(PERSONAL))
 
     def text(self, key: str) -> Text:
         return self.texts[key]

@@ -6,12 +6,14 @@ Every mistake becomes an :class:`~aimak.errors.Issue`; :func:`load_definition` r
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from aimak.errors import DefinitionError
 from forms.checks import CHOICE_CODE_RE, Checker
 from forms.definition import (
     EXCLUSIONS,
+    PERSONAL,
     AgeGroup,
     AppliesTo,
     Choice,
@@ -38,9 +40,10 @@ CORE_SERVICES = ("WAT", "SAN", "SWM", "LGT", "RD", "PUB", "KG", "CUL", "SPO", "C
 OPTIONAL_SERVICES = ("ADM", "IRR")
 TOP_LEVEL = {
     "study", "method", "sample_plan", "sexes", "age_groups", "scales", "units", "services",
-    "profile_questions", "governance_items", "importance", "texts", "quality",
+    "profile_questions", "governance_items", "importance", "texts", "quality", "personal",
 }
 ANSWERS = ("integer", "decimal", "yes_no")
+QUESTION_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")  # an XML name, as in an XLSForm
 DIRECTIONS = ("higher", "lower")
 
 
@@ -90,6 +93,7 @@ class _Reader:
         texts = self.texts()
         plan = self.sample_plan()
         quality = self.quality()
+        personal = self.personal()
         if method and scales.get("satisfaction"):
             for code in method.top_box:
                 if code not in scales["satisfaction"].codes:
@@ -99,7 +103,7 @@ class _Reader:
         if self.c.issues:
             return None
         return Definition(study, method, plan, sexes, age_groups, scales, units, services, profile,
-                          governance, importance, texts, quality)
+                          governance, importance, texts, quality, personal)
 
     # --- sections ------------------------------------------------------------------------
 
@@ -175,6 +179,27 @@ class _Reader:
             enumerator_min_interviews=int(num("enumerator_min_interviews", low=1, integer=True)),
             fg_score_gap=num("fg_score_gap", low=0, high=100),
             time_zone=zone or default.time_zone)
+
+    def personal(self) -> dict[str, tuple[str, ...]]:
+        """The optional ``personal:`` section: form id -> the questions holding personal data,
+        replacing that form's default list (forms.definition.PERSONAL)."""
+        personal = dict(PERSONAL)
+        node = self.c.mapping(self.doc, "personal", "", required=False)
+        for form in node or ():
+            field = f"personal.{form}"
+            names = self.c.sequence(node, form, "personal")
+            if names is None:
+                continue
+            kept = []
+            for index, name in enumerate(names):
+                if not isinstance(name, str) or not QUESTION_NAME_RE.match(name):
+                    self.c.add(names.line_of(index), f"{field}[{index + 1}]", name,
+                               "is not a question name",
+                               "write the question's name as in the form, e.g. 'fg_moderator'")
+                    continue
+                kept.append(name)
+            personal[str(form)] = tuple(kept)
+        return personal
 
     def method(self) -> Method | None:
         node = self.c.mapping(self.doc, "method", "")
