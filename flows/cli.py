@@ -64,6 +64,12 @@ PREFECT_HELP = ("Run as a Prefect flow run even when no Prefect API is configure
                 "anyway when PREFECT_API_URL or the active Prefect profile names an API).")
 WarehouseOption = Annotated[Path | None, typer.Option(help="DuckDB warehouse (default: AIMAK_WAREHOUSE).")]
 PrefectOption = Annotated[bool, typer.Option("--prefect", help=PREFECT_HELP)]
+LangOption = Annotated[str | None, typer.Option(
+    "--lang", help="Language of every sheet, header and drafted text: ru, ky or en "
+    "(default: AIMAK_LANG, else ru).")]
+OutOption = Annotated[Path | None, typer.Option(
+    "--out", help="Folder for the files (default: AIMAK_OUT, else out/); only files Aimak wrote "
+    "are ever replaced.")]
 
 
 def _settings(warehouse: Path | None = None, token: bool = True) -> Settings:
@@ -189,6 +195,86 @@ def score(
     else:
         result = stages.score(settings, definition, geography, round_code)
     typer.echo(result.summary())
+
+
+@app.command("plan")
+def plan(
+    definition: Annotated[Path, typer.Option(help="The study definition (YAML).")] = DEFAULT_DEFINITION,
+    geography: Annotated[Path, typer.Option(help="The geography (CSV).")] = DEFAULT_GEOGRAPHY,
+    start: Annotated[str | None, typer.Option(
+        help="First day of fieldwork, YYYY-MM-DD (default: study.fieldwork_start, else next "
+             "Monday).")] = None,
+    day_off: Annotated[list[str] | None, typer.Option(
+        "--day-off", help="A day nobody works besides weekends and public holidays, YYYY-MM-DD "
+        "(repeat for more).")] = None,
+    out: OutOption = None,
+    lang: LangOption = None,
+) -> None:
+    """Write fieldwork_plan.xlsx from the study definition alone: interviews and quotas per
+    village, the day-by-day schedule of teams, the LSG assessments and focus groups, a sign-off
+    sheet. Run it before fieldwork, to agree the plan with the programme.
+
+    Example: aimak plan --start 2027-04-05 --lang ky
+    """
+    from flows.reporting import plan as write_plan
+
+    settings = _settings(token=False)
+    first = _date(start, "--start") if start else None
+    off = [_date(day, "--day-off") for day in day_off or []]
+    typer.echo(write_plan(definition, geography, out or settings.out, lang or settings.lang,
+                          first, off).summary())
+
+
+@app.command("report")
+def report(
+    definition: Annotated[Path, typer.Option(help="The study definition (YAML).")] = DEFAULT_DEFINITION,
+    geography: Annotated[Path, typer.Option(help="The geography (CSV).")] = DEFAULT_GEOGRAPHY,
+    round_code: Annotated[str | None, typer.Option(
+        "--round", help="The round to report (default: the latest scored).")] = None,
+    out: OutOption = None,
+    lang: LangOption = None,
+    include_personal: Annotated[bool, typer.Option(
+        "--include-personal", help="Keep names, phone numbers, locations and the free text the "
+        "study definition marks personal in the clean-data workbooks (left out by default).")]
+        = False,
+    docx: Annotated[bool, typer.Option(
+        "--docx", help="Also draft the Word study report (study_report_<round>_<lang>.docx).")]
+        = False,
+    warehouse: WarehouseOption = None,
+    prefect: PrefectOption = False,
+) -> None:
+    """Write the round's workbooks from the scored warehouse: gap_report_<round>.xlsx, a
+    scorecard_<municipality>.xlsx per municipality, fieldwork_<date>.xlsx and data_<form>.xlsx.
+
+    Example: aimak report --lang ky --out out/r2026
+    """
+    settings = _settings(warehouse, token=False)  # before the heavier imports below
+    from flows import runner
+
+    options = {"round_code": round_code, "out": str(out or settings.out),
+               "lang": lang or settings.lang, "include_personal": include_personal,
+               "docx": docx}
+    if runner.runs_as_flow(prefect):
+        from flows.report import report_flow
+
+        result = runner.call_flow(report_flow, str(definition), str(geography),
+                                  str(settings.warehouse), **options)
+    else:
+        from flows.reporting import report as write_report
+
+        options["out"] = Path(options["out"])
+        result = write_report(settings, definition, geography, **options)
+    typer.echo(result.summary())
+
+
+def _date(value: str, option: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise AimakError(f"{option} {value!r} is not a date: write it as YYYY-MM-DD, e.g. "
+                         "2027-04-05.") from None
 
 
 @app.command("server")
@@ -329,11 +415,15 @@ def run(
     definition: Annotated[Path, typer.Option(help="The study definition (YAML).")] = DEFAULT_DEFINITION,
     geography: Annotated[Path, typer.Option(help="The geography (CSV).")] = DEFAULT_GEOGRAPHY,
     forms_dir: Annotated[Path, typer.Option("--forms", help="Folder for the generated forms.")] = DEFAULT_FORMS_DIR,
+    out: OutOption = None,
+    lang: LangOption = None,
     warehouse: WarehouseOption = None,
 ) -> None:
-    """The whole pipeline as one Prefect flow run: build, deploy what changed, sync.
+    """The data manager's pipeline as one Prefect flow run: build the forms, deploy what changed,
+    sync every form, score, write the workbooks; the run's summary, gap matrix and file links
+    are left as Prefect artifacts.
 
-    Example: aimak run
+    Example: aimak run --lang ky
     """
     settings = _settings(warehouse)  # before the heavier imports below
     from flows import runner, stages
@@ -342,8 +432,42 @@ def run(
     from flows.pipeline import run_flow
 
     result = runner.call_flow(run_flow, str(definition), str(geography), str(forms_dir),
-                              str(settings.warehouse))
+                              str(settings.warehouse), out=str(out or settings.out),
+                              lang=lang or settings.lang)
     typer.echo(result.summary())
+
+
+@app.command("serve")
+def serve(
+    definition: Annotated[Path, typer.Option(help="The study definition (YAML).")] = DEFAULT_DEFINITION,
+    geography: Annotated[Path, typer.Option(help="The geography (CSV).")] = DEFAULT_GEOGRAPHY,
+    forms_dir: Annotated[Path, typer.Option("--forms", help="Folder for the generated forms.")] = DEFAULT_FORMS_DIR,
+    out: OutOption = None,
+    lang: LangOption = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Serve the scheduled deployments to the Prefect server (PREFECT_API_URL): sync every 30
+    minutes during the fieldwork window, scores and workbooks every evening, the fieldwork
+    workbook every morning, and the whole run by hand. Change the schedules in the Prefect UI;
+    stop with Ctrl+C.
+
+    Example: PREFECT_API_URL=http://127.0.0.1:4200/api aimak serve
+    """
+    settings = _settings(warehouse)  # before the heavier imports below
+    settings = settings.with_overrides(out=out, lang=lang)
+    from flows import stages
+    from flows.serve import require_prefect_api
+
+    api = require_prefect_api()
+    stages.check_server(settings)  # a wrong URL or token fails now, not at the first sync
+    from prefect import serve as serve_deployments
+
+    from flows.serve import deployments
+
+    served = deployments(settings, definition, geography, forms_dir)
+    typer.echo(f"serving {', '.join(d.name for d in served)} to {api} (Prefect UI: "
+               f"{api.removesuffix('/api')}/deployments). Press Ctrl+C to stop.")
+    serve_deployments(*served, print_starting_message=False)
 
 
 @app.command("demo")
@@ -353,22 +477,25 @@ def demo(
     respondents: Annotated[int | None, typer.Option(
         help="Citizen interviews in total (default: the sample plan's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulated fieldwork.")] = 2026,
-    prefect: PrefectOption = False,
+    rounds: Annotated[int, typer.Option(
+        help="1: the baseline; 2: and a follow-up round, so the round changes show.")] = 1,
+    lang: LangOption = None,
 ) -> None:
-    """The embedded default, end to end: local server, forms built and deployed, simulated
-    fieldwork, sync into the warehouse; outputs in OUT.
+    """The embedded default, end to end, as one Prefect flow run: the fieldwork plan, a local
+    server, the forms built and deployed, simulated fieldwork, then the run's stages (sync,
+    scores, every workbook); outputs in OUT. A second demo with the same options reuses the
+    finished fieldwork.
 
-    Example: aimak demo --respondents 600
+    Example: aimak demo --rounds 2
     """
-    from flows import runner, stages
+    settings = _settings(token=False)  # a bad AIMAK_LANG fails before Prefect starts
+    from flows import runner
 
     interrupt.say_on_interrupt(interrupt.DEMO_MESSAGE)
-    if runner.runs_as_flow(prefect):
-        from flows.demo import demo_flow
+    from flows.demo import demo_flow
 
-        result = runner.call_flow(demo_flow, str(out), respondents, seed)
-    else:
-        result = stages.demo(out, respondents, seed)
+    result = runner.call_flow(demo_flow, str(out), respondents, seed, rounds,
+                              lang or settings.lang)
     typer.echo(result.summary())
 
 

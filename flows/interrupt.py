@@ -31,7 +31,7 @@ MESSAGE = ("interrupted: nothing half-written was kept (an open transaction is r
            "stopped.")
 
 DEMO_MESSAGE = ("interrupted: the demo stopped and its servers are closed. Run it again: it "
-                "starts over in an emptied folder.")
+                "starts over, keeping only fieldwork an earlier demo finished.")
 
 _said = threading.Lock()
 _message = [MESSAGE]

@@ -1,49 +1,109 @@
-"""``aimak run``: the whole pipeline as one Prefect flow run — build the forms, deploy what
-changed, sync the submissions, rebuild the scores. Reports join here as they are built."""
+"""``aimak run``: the data manager's pipeline as one Prefect flow run — build the forms, deploy
+what changed, sync every form, score, write the round's workbooks (and publish them when a
+publishing URL is set), then leave the run's artifacts (summary, gap matrix, links).
+
+The settings are resolved once, at the start of the run, and handed to each stage as an object:
+the token never becomes a flow or task parameter (the Prefect API records those) and never enters
+the process environment. Each stage is a task around a plain function of ``flows.stages`` or
+``flows.reporting``; a stage that fails fails the run with its own message and stops every stage
+after it, while what earlier runs wrote stays as it was (the scores are rebuilt in one
+transaction, each workbook is written beside its old self and moved over it when complete). No
+task retries: the HTTP client already retries network faults within a bounded time, and a
+retried score or report would only fail the same way again.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.deploy import deploy_forms_flow
-from flows.score import score_flow
-from flows.stages import DeployRun, ScoreRun, SyncRun
-from flows.sync import sync_flow
+from aimak.settings import Settings, load_settings
+from flows import reporting, stages
+from flows.artifacts import leave_run_artifacts
+from flows.run_summary import snapshot
 from forms.build import BuildResult, build_forms
 
 
 @dataclass
 class RunResult:
     build: BuildResult
-    deployed: DeployRun
-    synced: SyncRun
-    scored: ScoreRun
+    deployed: stages.DeployRun
+    synced: stages.SyncRun
+    scored: stages.ScoreRun
+    reported: reporting.ReportRun | None = None
+    extra: list[str] = field(default_factory=list)  # later stages' lines (publishing)
 
     def summary(self) -> str:
         lines = [self.build.summary()]
         lines += [f"{d.form_id}: {d.action} (server version {d.version_id})"
                   for d in self.deployed.deployed]
-        lines += [*self.synced.lines(), *self.scored.lines(), self.deployed.warehouse.summary()]
+        lines += [*self.synced.lines(), *self.scored.lines()]
+        if self.reported:
+            lines += self.reported.lines()
+        lines += [*self.extra, self.deployed.warehouse.summary()]
         return "\n".join(lines)
 
 
-@task(cache_policy=NO_CACHE)
+@task(name="build forms", cache_policy=NO_CACHE)
 def build(definition: Path, geography: Path, forms_dir: Path) -> BuildResult:
     return build_forms(definition, geography, forms_dir, validate=True)
 
 
+@task(name="deploy forms", cache_policy=NO_CACHE)
+def deploy(settings: Settings, forms_dir: Path) -> stages.DeployRun:
+    return stages.deploy(settings, forms_dir)
+
+
+@task(name="sync submissions", cache_policy=NO_CACHE)
+def sync(settings: Settings, progress: bool | None) -> stages.SyncRun:
+    return stages.sync(settings, progress=progress)
+
+
+@task(name="score", cache_policy=NO_CACHE)
+def score(settings: Settings, definition: Path, geography: Path) -> stages.ScoreRun:
+    return stages.score(settings, definition, geography)
+
+
+@task(name="write reports", cache_policy=NO_CACHE)
+def report(settings: Settings, definition: Path, geography: Path) -> reporting.ReportRun:
+    return reporting.report(settings, definition, geography)
+
+
 @flow(name="aimak-run")
 def run_flow(definition: str, geography: str, forms_dir: str, warehouse: str | None = None,
-             progress: bool | None = None) -> RunResult:
-    """Build → deploy → sync → score, each stage a plain function wired here."""
-    built = build(Path(definition), Path(geography), Path(forms_dir))
-    deployed = deploy_forms_flow(forms_dir, warehouse)
-    synced = sync_flow(None, warehouse, progress)
-    scored = score_flow(definition, geography, warehouse)
-    result = RunResult(built, deployed, synced, scored)
-    get_run_logger().info(result.summary())
+             progress: bool | None = None, out: str | None = None,
+             lang: str | None = None) -> RunResult:
+    """Build → deploy → sync → score → reports, then the run's artifacts."""
+    settings = load_settings(warehouse=Path(warehouse) if warehouse else None,
+                             out=Path(out) if out else None, lang=lang)
+    return run_stages(settings, Path(definition), Path(geography), Path(forms_dir), progress)
+
+
+def run_stages(settings: Settings, definition: Path, geography: Path, forms_dir: Path,
+               progress: bool | None = None) -> RunResult:
+    """The run's stages in a flow run, with ``settings`` resolved by the caller (the demo passes
+    its local server's)."""
+    logger = get_run_logger()
+    built = build(definition, geography, forms_dir)
+    deployed = deploy(settings, forms_dir)
+    logger.info("forms: " + ", ".join(f"{d.form_id} {d.action}" for d in deployed.deployed))
+    synced = sync(settings, progress)
+    for line in synced.lines():
+        logger.info(line)
+    before = snapshot(settings.warehouse)
+    scored = score(settings, definition, geography)
+    if scored.scores.rounds:
+        reported = report(settings, definition, geography)
+        files, round_code, extra = reported.paths, reported.round, []
+    else:  # before the first interview: nothing to report yet, and that is no failure
+        reported, files, round_code = None, [], None
+        extra = ["no round has data yet: no workbook written (the first synced interview or "
+                 "LSG assessment starts one)"]
+    result = RunResult(built, deployed, synced, scored, reported, extra)
+    leave_run_artifacts(settings.warehouse, synced.forms, before, files, round_code)
+    logger.info(result.summary())
+    synced.raise_for_refusals()  # refused deletions fail the run once everything else is done
     return result

@@ -1,6 +1,7 @@
 """The pipeline's stages as plain functions: what every command calls, directly or inside a
 Prefect flow (``flows/deploy.py``, ``flows/sync.py``, ``flows/pipeline.py``, ``flows/demo.py``
-wrap these and add nothing but tasks, names and logs).
+wrap these and add nothing but tasks, names and logs). The deliverables' stages are in
+``flows/reporting.py``.
 
 Each stage takes a resolved :class:`~aimak.settings.Settings` (so the token is passed as an object,
 never read again from the environment nor written into it) and returns a result whose
@@ -10,14 +11,13 @@ never read again from the environment nor written into it) and returns a result 
 from __future__ import annotations
 
 import difflib
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aimak.errors import ConfigError, NotDeployedError
-from aimak.settings import Settings, load_settings
+from aimak.settings import Settings
 from etl.attachments import AttachmentResult, fetch_attachments
 from etl.kobo import ASSETS, KoboClient, form_id_of
 from etl.sync import FormSyncResult, check_scope, deployed_assets, raise_for_refusals, sync_form
@@ -212,83 +212,3 @@ def score(settings: Settings, definition: Path, geography: Path,
         raise ConfigError(f"--round {round_code!r} has no scores (rounds scored: {scored}); the "
                           "marts were rebuilt all the same. Fix: pass one of those rounds.")
     return ScoreRun(where, result, round_code)
-
-
-# --- the demo ---------------------------------------------------------------------------------
-
-DEMO_MARK = ".aimak-demo"
-# what a demo writes into its folder (the warehouse's landing and attachments folders sit beside
-# the warehouse); nothing else is ever removed from it
-DEMO_PATHS = ("forms", "server", "simulation", "landing", "attachments", "warehouse.duckdb",
-              "warehouse.duckdb.wal", "warehouse.duckdb.tmp")
-
-
-@dataclass
-class DemoResult:
-    out: Path
-    build: Any  # forms.build.BuildResult
-    deployed: DeployRun
-    simulation_summary: str
-    synced: SyncRun = field(repr=False)
-    scored: ScoreRun = field(repr=False)
-
-    def summary(self) -> str:
-        lines = [self.build.summary()]
-        lines += [f"{d.form_id}: {d.action} on the local server (server version {d.version_id})"
-                  for d in self.deployed.deployed]
-        lines += [self.simulation_summary, *self.synced.lines(), *self.scored.lines()]
-        lines += [f"demo outputs in {self.out}: forms/, simulation/truth.json, warehouse.duckdb "
-                  "(open it with duckdb; gap_scores, municipality_scores, gap_changes, quality_flags, "
-                  "fieldwork_progress, fg_themes, fg_quotes, submissions_*, answers, ...)",
-                  self.deployed.warehouse.summary()]
-        return "\n".join(lines)
-
-
-def demo(out: Path, respondents: int | None = None, seed: int = 2026) -> DemoResult:
-    """The embedded default end to end in ``out``: the bundled study built, the local server
-    started on loopback, the forms deployed to it, a simulated field team's fieldwork sent, and
-    everything synced into ``out/warehouse.duckdb`` and scored."""
-    from fieldsim.server import LocalServer
-    from fieldsim.simulate import simulate
-    from forms import BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY
-    from forms.build import build_forms
-
-    folder = Path(out)
-    prepare_folder(folder)  # never deletes what the demo did not write
-    built = build_forms(BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY, folder / "forms", validate=True)
-    with LocalServer(folder / "server") as server:
-        settings = load_settings(kobo_url=server.api_url, kobo_token=server.token,
-                                 warehouse=folder / "warehouse.duckdb")
-        deployed = deploy(settings, folder / "forms")
-        simulated = simulate(server.api_url, server.token, respondents=respondents, seed=seed,
-                             out_dir=folder / "simulation")
-        synced = sync(settings, attachments=True)
-    scored = score(settings, BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY)
-    return DemoResult(folder, built, deployed, simulated.summary(), synced, scored)
-
-
-def prepare_folder(folder: Path) -> None:
-    """Make ``folder`` ready for a new demo: created (with the marker) when missing or empty;
-    an earlier demo's folder (marked, or holding nothing but a demo's paths) loses only
-    :data:`DEMO_PATHS`; any other folder is refused with
-    :class:`ConfigError` and left as it is: aimak never deletes what it did not write."""
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"--out {folder}: this is a file, not a folder; nothing was changed. "
-                          "Fix: give a new or empty folder.")
-    entries = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
-    # an unmarked folder holding only what a demo writes is a demo's from before the marker
-    if entries and DEMO_MARK not in entries and not set(entries) <= set(DEMO_PATHS):
-        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
-        raise ConfigError(f"--out {folder}: the folder holds files the demo did not write "
-                          f"({shown}); nothing was deleted. Fix: give a new or empty folder, or "
-                          "the folder of an earlier demo.")
-    for name in DEMO_PATHS:
-        path = folder / name
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / DEMO_MARK).write_text("Written by 'aimak demo': a later demo may replace its own "
-                                    f"files here ({', '.join(DEMO_PATHS)}); nothing else.\n",
-                                    encoding="utf-8")

@@ -64,3 +64,15 @@ def geography_copy(tmp_path) -> Path:
     path = tmp_path / "geography.csv"
     shutil.copy(BUNDLED_GEOGRAPHY, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory):
+    """One temporary Prefect server for the whole session (its home in a temporary folder)."""
+    import os
+
+    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect"))
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=240):
+        yield

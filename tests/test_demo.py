@@ -8,9 +8,9 @@ import pytest
 
 from aimak.errors import ConfigError
 from flows.demo import demo_flow
-from flows.stages import DEMO_MARK as MARKER
-from flows.stages import DEMO_PATHS as OWN_PATHS
-from flows.stages import prepare_folder
+from flows.demo_folder import DEMO_MARK as MARKER
+from flows.demo_folder import DEMO_PATHS as OWN_PATHS
+from flows.demo_folder import prepare_folder
 
 
 def tree(folder) -> dict[str, bytes | None]:

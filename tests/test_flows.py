@@ -16,17 +16,6 @@ from forms import BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY
 from forms.xlsform import write_xlsform
 
 
-@pytest.fixture(scope="session")
-def prefect_harness(tmp_path_factory):
-    import os
-
-    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect"))
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=240):
-        yield
-
-
 @pytest.fixture()
 def local_kobo(tmp_path, monkeypatch):
     from fieldsim.server import LocalServer

@@ -28,13 +28,16 @@ s AS (
     SELECT f.*, f.satisfaction / 100 AS p,
            t_quantile(0.5 + m.confidence_level / 2, f.degrees_of_freedom) AS q,
            -- no design effect from a design variance of 0 (identical villages, or one answer):
-           -- the interval then rests on the plain base n
-           CASE WHEN f.variance_p > 0 AND f.variance_p_srs > 0
+           -- the interval then rests on the plain base n. A variance below 1e-15 is rounding
+           -- left by the sums (every answer alike gives 1e-20, not 0); a real one is far larger
+           -- (a share's is at least about 1 / n^2)
+           CASE WHEN f.variance_p > 1e-15 AND f.variance_p_srs > 1e-15
                 THEN f.variance_p / f.variance_p_srs END AS deff_top,
-           CASE WHEN f.variance_mean_score > 0 AND f.variance_mean_score_srs > 0
+           CASE WHEN f.variance_mean_score > 1e-15 AND f.variance_mean_score_srs > 1e-15
                 THEN f.variance_mean_score / f.variance_mean_score_srs END AS deff_mean,
            -- n / deff of a binomial share of n with the design variance of S (see above)
-           CASE WHEN f.variance_p > 0 AND f.n > 1
+           CASE WHEN f.variance_p > 1e-15 AND f.n > 1 AND f.satisfaction > 0
+                     AND f.satisfaction < 100
                 THEN f.n * (f.satisfaction / 100) * (1 - f.satisfaction / 100)
                      / ((f.n - 1) * f.variance_p)
                 ELSE f.n END AS wilson_base

@@ -1,0 +1,62 @@
+"""The flows a data manager schedules besides ``aimak run`` (``aimak serve`` serves them):
+
+* ``aimak-evening``: rebuild the scores and write every workbook of the latest round, leaving the
+  same artifacts as a run (summary, gap matrix, links) — what MEL staff open the next morning;
+* ``aimak-morning``: the supervisors' fieldwork workbook from what the marts hold.
+
+Both resolve the settings once (the serving process's environment and ``aimak.toml``) and call
+the same plain stages as the commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from aimak.settings import Settings, load_settings
+from flows import reporting, stages
+from flows.artifacts import leave_run_artifacts, link_files
+from flows.run_summary import snapshot
+
+
+def _settings(warehouse: str | None, out: str | None, lang: str | None) -> Settings:
+    return load_settings(warehouse=Path(warehouse) if warehouse else None,
+                         out=Path(out) if out else None, lang=lang)
+
+
+@task(name="score", cache_policy=NO_CACHE)
+def score(settings: Settings, definition: Path, geography: Path) -> stages.ScoreRun:
+    return stages.score(settings, definition, geography)
+
+
+@task(name="write reports", cache_policy=NO_CACHE)
+def report(settings: Settings, definition: Path, geography: Path) -> reporting.ReportRun:
+    return reporting.report(settings, definition, geography)
+
+
+@flow(name="aimak-evening")
+def evening_flow(definition: str = "forms/indicators.yaml", geography: str = "forms/geography.csv",
+                 warehouse: str | None = None, out: str | None = None,
+                 lang: str | None = None) -> reporting.ReportRun:
+    """Score, then write the gap report, scorecards, fieldwork and clean-data workbooks."""
+    settings = _settings(warehouse, out, lang)
+    before = snapshot(settings.warehouse)
+    scored = score(settings, Path(definition), Path(geography))
+    reported = report(settings, Path(definition), Path(geography))
+    leave_run_artifacts(settings.warehouse, [], before, reported.paths, reported.round)
+    get_run_logger().info("\n".join([*scored.lines(), reported.summary()]))
+    return reported
+
+
+@flow(name="aimak-morning")
+def morning_flow(definition: str = "forms/indicators.yaml", geography: str = "forms/geography.csv",
+                 warehouse: str | None = None, out: str | None = None,
+                 lang: str | None = None) -> Path:
+    """Write the supervisors' fieldwork workbook (progress, quotas, enumerators, flags)."""
+    settings = _settings(warehouse, out, lang)
+    path = reporting.fieldwork(settings, Path(definition), Path(geography))
+    link_files([path], "fieldwork")
+    get_run_logger().info(f"fieldwork workbook: {path}")
+    return path
