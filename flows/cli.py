@@ -64,6 +64,9 @@ PREFECT_HELP = ("Run as a Prefect flow run even when no Prefect API is configure
                 "anyway when PREFECT_API_URL or the active Prefect profile names an API).")
 WarehouseOption = Annotated[Path | None, typer.Option(help="DuckDB warehouse (default: AIMAK_WAREHOUSE).")]
 PrefectOption = Annotated[bool, typer.Option("--prefect", help=PREFECT_HELP)]
+DefinitionOption = Annotated[Path, typer.Option(help="The study definition (YAML).")]
+GeographyOption = Annotated[Path, typer.Option(help="The geography (CSV).")]
+FormsDirOption = Annotated[Path, typer.Option("--forms", help="Folder for the generated forms.")]
 LangOption = Annotated[str | None, typer.Option(
     "--lang", help="Language of every sheet, header and drafted text: ru, ky or en "
     "(default: AIMAK_LANG, else ru).")]
@@ -172,8 +175,8 @@ def sync(
 
 @app.command("score")
 def score(
-    definition: Annotated[Path, typer.Option(help="The study definition (YAML).")] = DEFAULT_DEFINITION,
-    geography: Annotated[Path, typer.Option(help="The geography (CSV).")] = DEFAULT_GEOGRAPHY,
+    definition: DefinitionOption = DEFAULT_DEFINITION,
+    geography: GeographyOption = DEFAULT_GEOGRAPHY,
     round_code: Annotated[str | None, typer.Option(
         "--round", help="Print this round's table only (every round is always rebuilt).")] = None,
     warehouse: WarehouseOption = None,
@@ -199,8 +202,8 @@ def score(
 
 @app.command("plan")
 def plan(
-    definition: Annotated[Path, typer.Option(help="The study definition (YAML).")] = DEFAULT_DEFINITION,
-    geography: Annotated[Path, typer.Option(help="The geography (CSV).")] = DEFAULT_GEOGRAPHY,
+    definition: DefinitionOption = DEFAULT_DEFINITION,
+    geography: GeographyOption = DEFAULT_GEOGRAPHY,
     start: Annotated[str | None, typer.Option(
         help="First day of fieldwork, YYYY-MM-DD (default: study.fieldwork_start, else next "
              "Monday).")] = None,
@@ -227,8 +230,8 @@ def plan(
 
 @app.command("report")
 def report(
-    definition: Annotated[Path, typer.Option(help="The study definition (YAML).")] = DEFAULT_DEFINITION,
-    geography: Annotated[Path, typer.Option(help="The geography (CSV).")] = DEFAULT_GEOGRAPHY,
+    definition: DefinitionOption = DEFAULT_DEFINITION,
+    geography: GeographyOption = DEFAULT_GEOGRAPHY,
     round_code: Annotated[str | None, typer.Option(
         "--round", help="The round to report (default: the latest scored).")] = None,
     out: OutOption = None,
@@ -412,9 +415,9 @@ def simulate(
 
 @app.command("run")
 def run(
-    definition: Annotated[Path, typer.Option(help="The study definition (YAML).")] = DEFAULT_DEFINITION,
-    geography: Annotated[Path, typer.Option(help="The geography (CSV).")] = DEFAULT_GEOGRAPHY,
-    forms_dir: Annotated[Path, typer.Option("--forms", help="Folder for the generated forms.")] = DEFAULT_FORMS_DIR,
+    definition: DefinitionOption = DEFAULT_DEFINITION,
+    geography: GeographyOption = DEFAULT_GEOGRAPHY,
+    forms_dir: FormsDirOption = DEFAULT_FORMS_DIR,
     out: OutOption = None,
     lang: LangOption = None,
     warehouse: WarehouseOption = None,
@@ -439,9 +442,9 @@ def run(
 
 @app.command("serve")
 def serve(
-    definition: Annotated[Path, typer.Option(help="The study definition (YAML).")] = DEFAULT_DEFINITION,
-    geography: Annotated[Path, typer.Option(help="The geography (CSV).")] = DEFAULT_GEOGRAPHY,
-    forms_dir: Annotated[Path, typer.Option("--forms", help="Folder for the generated forms.")] = DEFAULT_FORMS_DIR,
+    definition: DefinitionOption = DEFAULT_DEFINITION,
+    geography: GeographyOption = DEFAULT_GEOGRAPHY,
+    forms_dir: FormsDirOption = DEFAULT_FORMS_DIR,
     out: OutOption = None,
     lang: LangOption = None,
     warehouse: WarehouseOption = None,

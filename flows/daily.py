@@ -12,28 +12,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow, get_run_logger
 
 from aimak.settings import Settings, load_settings
-from flows import reporting, stages
+from flows import reporting
 from flows.artifacts import leave_run_artifacts, link_files
+from flows.pipeline import report, score
 from flows.run_summary import snapshot
 
 
 def _settings(warehouse: str | None, out: str | None, lang: str | None) -> Settings:
     return load_settings(warehouse=Path(warehouse) if warehouse else None,
                          out=Path(out) if out else None, lang=lang)
-
-
-@task(name="score", cache_policy=NO_CACHE)
-def score(settings: Settings, definition: Path, geography: Path) -> stages.ScoreRun:
-    return stages.score(settings, definition, geography)
-
-
-@task(name="write reports", cache_policy=NO_CACHE)
-def report(settings: Settings, definition: Path, geography: Path) -> reporting.ReportRun:
-    return reporting.report(settings, definition, geography)
 
 
 @flow(name="aimak-evening")
