@@ -305,14 +305,15 @@ def _write(conn: duckdb.DuckDBPyConnection, db: Connection, item: Item,
     else:
         db.execute(table.delete())
     postgres = db.dialect.name == "postgresql" and db.dialect.driver == "psycopg"
-    select = _select(item, utc_naive=not postgres)
+    select = rows_query(item, utc_naive=not postgres)
     if postgres:
         return _copy(conn, db, table, select)
     return _insert(conn, db, table, select)
 
 
-def _select(item: Item, utc_naive: bool) -> str:
-    """The DuckDB query of the table's rows, one expression per declared column."""
+def rows_query(item: Item, utc_naive: bool) -> str:
+    """The DuckDB query of the item's rows, one expression per declared column (instants in UTC
+    without an offset when ``utc_naive``: for databases that keep none)."""
     exprs = []
     for column in item.table.columns:
         kind = item.types.get(column.name)
