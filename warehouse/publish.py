@@ -68,11 +68,11 @@ class PublishResult:
 
 @dataclass(frozen=True)
 class Item:
-    """One table to write: its declaration, the DuckDB query of its rows (``source``: FROM and
-    WHERE, or None when the warehouse lacks it), and its round key (None: replaced whole)."""
+    """One table to write: its declaration, where its rows come from in DuckDB (``source``: the
+    FROM and WHERE of the query), and its round key (None: replaced whole)."""
 
     table: sa.Table
-    source: str | None
+    source: str
     types: dict[str, str]  # the warehouse's column -> DuckDB type
     round_key: str | None = None
 
@@ -96,7 +96,7 @@ def publish(conn: duckdb.DuckDBPyConnection, url: str, definition: Definition,
     started = time.perf_counter()
     target = target_url(url)
     shown = sa.make_url(url).render_as_string(hide_password=True)
-    secrets = _secrets(url, target)
+    secrets = _secrets(target)
     plan = plan_publish(conn, definition, round_code, meanings or {})
     engine = _engine(target, shown)
     rows: dict[str, int] = {}
@@ -139,7 +139,7 @@ def _shown_raw(url: str) -> str:
     return f"{head}{sep}***@{rest.rpartition('@')[2]}" if sep and "@" in rest else url
 
 
-def _secrets(url: str, target: sa.URL) -> tuple[str, ...]:
+def _secrets(target: sa.URL) -> tuple[str, ...]:
     password = target.password
     return (str(password), quote_plus(str(password))) if password else ()
 
