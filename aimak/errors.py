@@ -134,5 +134,10 @@ class LocalServerError(AimakError):
     """The local KoboToolbox-compatible server cannot start (bad option, port in use, data folder)."""
 
 
+class PublishError(AimakError):
+    """Publishing the marts to a database failed (unreachable, refused, or a statement failed);
+    the database keeps what it had before."""
+
+
 class ScoringError(WarehouseError):
     """A model or a check of ``aimak score`` failed; the previous marts are kept."""

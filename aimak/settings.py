@@ -1,9 +1,10 @@
 """Settings: the only module that reads environment variables and ``aimak.toml``.
 
 Keys: ``KOBO_URL``, ``KOBO_TOKEN``, ``AIMAK_WAREHOUSE``, ``AIMAK_OUT``, ``AIMAK_LANG``,
-``AIMAK_ATTACHMENTS`` (1: every sync also downloads photos and audio). An optional
-``aimak.toml`` in the working directory may hold the same keys (lower case) except the token, which
-only ever comes from the environment. The environment wins over the file.
+``AIMAK_ATTACHMENTS`` (1: every sync also downloads photos and audio), ``AIMAK_PUBLISH_URL`` (the
+SQLAlchemy URL ``aimak publish`` writes to). An optional ``aimak.toml`` in the working directory may
+hold the same keys (lower case) except the token and the publish URL, which may hold a password and
+only ever come from the environment. The environment wins over the file.
 
 It lives in ``aimak/`` because every layer reads it: ``etl`` (the server and token),
 ``warehouse`` and ``reports`` (the warehouse path, the output folder, the language), ``flows``; none
@@ -44,6 +45,8 @@ class Settings:
     out: Path = Path("out")
     lang: str = "ru"
     attachments: bool = False  # the sync also downloads each submission's files
+    # where `aimak publish` writes (a SQLAlchemy URL; may hold a password, so kept out of repr)
+    publish_url: str | None = field(default=None, repr=False)
 
     def with_overrides(self, **changes: object) -> Settings:
         """Return a copy with the non-None ``changes`` applied and checked."""
@@ -78,6 +81,7 @@ def load_settings(
     settings = Settings(
         kobo_url=values.get("kobo_url", DEFAULT_KOBO_URL).rstrip("/"),
         kobo_token=env.get("KOBO_TOKEN") or None,
+        publish_url=env.get("AIMAK_PUBLISH_URL") or None,
         warehouse=Path(values.get("aimak_warehouse", "data/warehouse.duckdb")),
         out=Path(values.get("aimak_out", "out")),
         lang=values.get("aimak_lang", "ru"),

@@ -280,6 +280,37 @@ def _date(value: str, option: str):
                          "2027-04-05.") from None
 
 
+@app.command("publish")
+def publish(
+    to: Annotated[str | None, typer.Option(
+        help="SQLAlchemy URL of the database, e.g. postgresql://user:password@host/db or "
+             "sqlite:///out/marts.db (default: AIMAK_PUBLISH_URL).")] = None,
+    round_code: Annotated[str | None, typer.Option(
+        "--round", help="Publish this round only (default: every scored round).")] = None,
+    definition: DefinitionOption = DEFAULT_DEFINITION,
+    warehouse: WarehouseOption = None,
+    prefect: PrefectOption = False,
+) -> None:
+    """Copy the marts, dimension tables and typed form tables (no personal data) to a database
+    for dashboards: each round replaced in one transaction, other rounds kept.
+
+    Example: AIMAK_PUBLISH_URL=postgresql://mel:...@db.local/aimak aimak publish --round r2026_baseline
+    """
+    settings = _settings(warehouse, token=False)  # before the heavier imports below
+    from flows import runner, stages
+
+    if runner.runs_as_flow(prefect):
+        from pydantic import SecretStr
+
+        from flows.publish import publish_flow
+
+        result = runner.call_flow(publish_flow, SecretStr(to) if to else None, round_code,
+                                  str(settings.warehouse), str(definition))
+    else:
+        result = stages.publish(settings, definition, to, round_code)
+    typer.echo(result.summary())
+
+
 @app.command("server")
 def server(
     host: Annotated[str, typer.Option(help="Address to bind. 127.0.0.1 (default) serves this computer "

@@ -4,8 +4,8 @@ In OUT (``flows.demo_folder`` decides what may be replaced or reused): the field
 from the bundled study; the local KoboToolbox-compatible server started on a free loopback port;
 the forms built and deployed to it; a simulated field team's fieldwork sent (citizen interviews,
 an LSG assessment and the focus groups of every municipality); then the ``run`` flow's stages
-(``flows.pipeline.run_stages``: deploy what changed, sync, score, the workbooks, the run's
-artifacts); the server stopped. ``rounds=2`` adds a follow-up round (``flows.follow_up``) and
+(``flows.pipeline.run_stages``: deploy what changed, sync, score, the workbooks, the marts
+published to ``marts.db`` (SQLite) beside the warehouse, the run's artifacts); the server stopped. ``rounds=2`` adds a follow-up round (``flows.follow_up``) and
 runs the stages again, so round changes show. A second demo with the same parameters reuses the
 finished fieldwork and runs the pipeline again on it: nothing is sent or stored twice.
 
@@ -23,7 +23,7 @@ from prefect import flow, get_run_logger
 from aimak.errors import ConfigError
 from aimak.settings import load_settings
 from flows import reporting, stages
-from flows.demo_folder import mark_finished, prepare_folder
+from flows.demo_folder import MARTS, mark_finished, prepare_folder
 from flows.follow_up import run_follow_up
 from flows.pipeline import RunResult, run_stages
 from flows.run_summary import gap_matrix
@@ -59,6 +59,7 @@ class DemoResult:
         lines += [f"  {p.name}" for p in self.files]
         lines += ["  warehouse.duckdb (open it with duckdb: gap_scores, municipality_scores, "
                   "gap_changes, quality_flags, fieldwork_progress, fg_themes, submissions_*, ...)",
+                  f"  {MARTS} (the marts published for dashboards, as 'aimak publish' does)",
                   self.runs[-1].deployed.warehouse.summary()]
         return "\n".join(lines)
 
@@ -84,7 +85,8 @@ def demo_flow(out: str = "out/demo", respondents: int | None = None, seed: int =
     fieldwork: dict[int, str] = {}
     runs: list[RunResult] = []
     with LocalServer(folder / "server") as server:
-        settings = settings.with_overrides(kobo_url=server.api_url, kobo_token=server.token)
+        settings = settings.with_overrides(kobo_url=server.api_url, kobo_token=server.token,
+                                           publish_url=f"sqlite:///{(folder / MARTS).absolute()}")
         if not reused:
             build_forms(BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY, folder / "forms", validate=False)
             stages.deploy(settings, folder / "forms")

@@ -18,11 +18,12 @@ from aimak.errors import ConfigError
 from reports.workbook import written_by_aimak
 
 DEMO_MARK = ".aimak-demo"
+MARTS = "marts.db"  # the marts published to SQLite, as dashboards would read them
 DEMO_STATE = "demo.json"  # written when a demo's fieldwork is complete: what it was run with
 # what a demo writes into its folder (the warehouse's landing and attachments folders sit beside
 # the warehouse); nothing else is ever removed from it, but the deliverables Aimak wrote
 DEMO_PATHS = ("forms", "server", "simulation", "landing", "attachments", "followup",
-              "warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.duckdb.tmp", DEMO_STATE)
+              "warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.duckdb.tmp", MARTS, DEMO_STATE)
 DELIVERABLES = ("*.xlsx", "*.docx")
 
 

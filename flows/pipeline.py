@@ -1,6 +1,6 @@
 """``aimak run``: the data manager's pipeline as one Prefect flow run — build the forms, deploy
-what changed, sync every form, score, write the round's workbooks (and publish them when a
-publishing URL is set), then leave the run's artifacts (summary, gap matrix, links).
+what changed, sync every form, score, write the round's workbooks, publish the marts when
+``AIMAK_PUBLISH_URL`` is set, then leave the run's artifacts (summary, gap matrix, links).
 
 The settings are resolved once, at the start of the run, and handed to each stage as an object:
 the token never becomes a flow or task parameter (the Prefect API records those) and never enters
@@ -72,11 +72,17 @@ def report(settings: Settings, definition: Path, geography: Path) -> reporting.R
     return reporting.report(settings, definition, geography)
 
 
+@task(name="publish", cache_policy=NO_CACHE)
+def publish(settings: Settings, definition: Path) -> stages.PublishRun:
+    return stages.publish(settings, definition)
+
+
 @flow(name="aimak-run")
 def run_flow(definition: str, geography: str, forms_dir: str, warehouse: str | None = None,
              progress: bool | None = None, out: str | None = None,
              lang: str | None = None) -> RunResult:
-    """Build → deploy → sync → score → reports, then the run's artifacts."""
+    """Build → deploy → sync → score → reports (→ publish when AIMAK_PUBLISH_URL is set), then
+    the run's artifacts."""
     settings = load_settings(warehouse=Path(warehouse) if warehouse else None,
                              out=Path(out) if out else None, lang=lang)
     return run_stages(settings, Path(definition), Path(geography), Path(forms_dir), progress)
@@ -102,6 +108,8 @@ def run_stages(settings: Settings, definition: Path, geography: Path, forms_dir:
         reported, files, round_code = None, [], None
         extra = ["no round has data yet: no workbook written (the first synced interview or "
                  "LSG assessment starts one)"]
+    if settings.publish_url and scored.scores.rounds:  # AIMAK_PUBLISH_URL: for dashboards
+        extra += publish(settings, definition).lines()
     result = RunResult(built, deployed, synced, scored, reported, extra)
     leave_run_artifacts(settings.warehouse, synced.forms, before, files, round_code)
     logger.info(result.summary())

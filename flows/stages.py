@@ -28,6 +28,7 @@ from warehouse.store import WarehouseStore, record_deployment, recorded_deployme
 
 if TYPE_CHECKING:
     from etl.deploy import Deployed  # imported when deploying: openpyxl is slow to import
+    from warehouse.publish import PublishResult
     from warehouse.scoring import ScoreResult
 
 # --- checking the server ----------------------------------------------------------------------
@@ -212,3 +213,47 @@ def score(settings: Settings, definition: Path, geography: Path,
         raise ConfigError(f"--round {round_code!r} has no scores (rounds scored: {scored}); the "
                           "marts were rebuilt all the same. Fix: pass one of those rounds.")
     return ScoreRun(where, result, round_code)
+
+
+# --- publish ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PublishRun:
+    warehouse: WarehouseInUse
+    published: PublishResult
+
+    def lines(self) -> list[str]:
+        return self.published.summary().splitlines()
+
+    def summary(self) -> str:
+        return "\n".join([*self.lines(), self.warehouse.summary()])
+
+
+def publish(settings: Settings, definition: Path, to: str | None = None,
+            round_code: str | None = None) -> PublishRun:
+    """Copy the marts, dimensions and typed form tables (no personal data) to the database at
+    ``to`` (default: AIMAK_PUBLISH_URL), each round replaced in one transaction
+    (``warehouse.publish``)."""
+    from forms.loader import load_definition
+    from reports.gap_columns import meanings
+    from reports.marts import Marts, ReportError
+    from warehouse.publish import publish as publish_marts
+
+    url = to or settings.publish_url
+    if not url:
+        raise ConfigError("no database to publish to. Fix: pass --to URL or set AIMAK_PUBLISH_URL "
+                          "(e.g. postgresql://user:password@host:5432/database, or "
+                          "sqlite:///out/marts.db).")
+    where = WarehouseInUse.at(settings.warehouse)
+    if where.new:
+        raise ConfigError(f"there is no warehouse at {settings.warehouse}: nothing to publish. "
+                          "Fix: point AIMAK_WAREHOUSE (or --warehouse) at a scored warehouse.")
+    study = load_definition(definition)
+    with connect(settings.warehouse, read_only=True) as conn:
+        try:  # the data dictionary's English texts become the column comments
+            texts = meanings(Marts(conn, "en").method())
+        except ReportError:
+            texts = {}  # not scored: publish_marts says so
+        result = publish_marts(conn, url, study, round_code, meanings=texts)
+    return PublishRun(where, result)

@@ -51,15 +51,13 @@ from forms.definition import Definition
 from reports.texts import LANGUAGES, T, tr
 from reports.workbook import SheetNames
 from warehouse.payloads import ID_SPAN, LAST_META, META_COLUMNS, lit, q
+from warehouse.personal import personal_questions
 from warehouse.sources import CITIZEN, FOCUS_GROUP, LSG, STUDY_FORMS, form_tables, study_asset
 
 EXCLUDED, RAW = "aimak_data_excluded", "aimak_data_raw"  # temporary tables while a workbook is written
 KOBO_SHEET_NAME = 31  # Kobo cuts a longer title to 28 characters and "..."
 GEO_PARTS = (("latitude", "latitude"), ("longitude", "longitude"), ("altitude", "altitude"),
              ("accuracy", "precision"))  # warehouse column suffix -> Kobo's
-# question types whose answers are personal in any form: where a person is, which phone they hold
-PERSONAL_TYPES = {"geopoint", "geotrace", "geoshape", "start-geopoint", "deviceid", "phonenumber",
-                  "subscriberid", "simserial", "username", "email"}
 MAIN_RESERVED = {"_index", "_id", "_validation_status", *(c for _k, c, _t in META_COLUMNS + LAST_META)}
 REPEAT_RESERVED = {"_index", "_parent_index", "_parent_table_name", "_submission__id"}
 # the submission's meta columns in Kobo's order (_notes and _tags from the raw payload)
@@ -200,7 +198,7 @@ def plan_workbook(conn: duckdb.DuckDBPyConnection, definition: Definition, form:
     sheet_name = sheet_name or SheetNames()
     labels = _labels(conn, form.asset_uid, lang)
     content, _name = _content(conn, form.asset_uid)
-    personal = set(definition.personal.get(form.form_id, ())) | _personal_by_type(content)
+    personal = personal_questions(definition, form.form_id, content)
     tz = definition.quality.time_zone
     sheets: list[SheetPlan] = []
     names: dict[str, str] = {}
@@ -273,16 +271,6 @@ def _parent(path: str, paths: list[str]) -> str:
 
 def _kobo_sheet_name(name: str) -> str:
     return name if len(name) <= KOBO_SHEET_NAME else name[:KOBO_SHEET_NAME - 3] + "..."
-
-
-def _personal_by_type(content: dict) -> set[str]:
-    names = set()
-    for row in content.get("survey") or []:
-        kind = row.get("type")
-        name = row.get("$autoname") or row.get("name")
-        if isinstance(kind, str) and kind.split()[:1] and kind.split()[0] in PERSONAL_TYPES and name:
-            names.add(name)
-    return names
 
 
 Labels = dict[tuple[str, str], tuple[str | None, dict[str, str]]]  # see _labels

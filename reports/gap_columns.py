@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from forms.definition import Text
+from reports.mart_rows import Method
 from reports.texts import COMMON, T
 
 
@@ -388,3 +389,19 @@ FIELDS: dict[str, Field] = {
     "meaning": F(T("Что означает", "Эмнени билдирет", "Meaning"), "Что в столбце.",
                  "Мамычада эмне бар.", "What the column holds."),
 }
+
+
+def placeholders(method: Method) -> dict[str, object]:
+    """The values of the ``{placeholders}`` in the meanings: the settings the scores used."""
+    m = method
+    return {"top_box": ", ".join(m.top_box), "level": f"{100 * m.confidence_level:g}",
+            "max": m.max_priorities, "min": f"{100 * m.min_effectiveness_coverage:g}",
+            "threshold": f"{m.gap_threshold:g}", "cut": f"{m.quadrant_cut:g}",
+            "fg_gap": f"{m.fg_score_gap:g}"}
+
+
+def meanings(method: Method, lang: str = "en") -> dict[str, str]:
+    """Every column's meaning in ``lang`` with its settings filled in, by FIELDS key (the
+    published tables' column comments use the English ones)."""
+    values = placeholders(method)
+    return {key: field.meaning.get(lang).format(**values) for key, field in FIELDS.items()}

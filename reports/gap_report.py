@@ -28,7 +28,7 @@ from xlsxwriter.worksheet import Worksheet
 from forms.definition import Definition
 from reports import gap_annex
 from reports.gap_charts import Point, bar_chart, quadrant_chart, write_chart_data
-from reports.gap_columns import FIELDS
+from reports.gap_columns import FIELDS, placeholders
 from reports.gap_summary import write_summary
 from reports.gap_texts import FORMS, SHEETS, WORDS
 from reports.mart_rows import Cell, MunicipalityScore, Place, Round
@@ -71,10 +71,7 @@ class GapReport:
         self.lang = marts.lang
         self.method = marts.method()
         m = self.method
-        self.settings = {"top_box": ", ".join(m.top_box), "level": f"{100 * m.confidence_level:g}",
-                         "max": m.max_priorities, "min": f"{100 * m.min_effectiveness_coverage:g}",
-                         "threshold": f"{m.gap_threshold:g}", "cut": f"{m.quadrant_cut:g}",
-                         "fg_gap": f"{m.fg_score_gap:g}"}
+        self.settings = placeholders(m)
         self.shown: dict[str, list[str]] = {}  # sheet -> the FIELDS keys it shows, in order
 
     # --- words and tables --------------------------------------------------------------------
