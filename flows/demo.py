@@ -53,7 +53,7 @@ class DemoResult:
         for number, run in enumerate(self.runs):
             if number in self.fieldwork:
                 lines.append(self.fieldwork[number])
-            lines += [*run.synced.lines(), *run.scored.lines()]
+            lines += [*run.synced.lines(), *run.scored.lines(), *run.extra]
         lines += ["", "gaps G = S - E of the latest round, by service and municipality:", *_table(self.gaps),
                   "", f"files in {self.out}:"]
         lines += [f"  {p.name}" for p in self.files]
