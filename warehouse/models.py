@@ -15,6 +15,7 @@ and shows the first failing rows.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,7 @@ class Check:
 class RunResult:
     models: list[str]
     checks: list[str]
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each model and check
 
 
 def sql_models(folder: Path = SQL_DIR) -> list[Model]:
@@ -115,10 +117,14 @@ def run_models(conn: duckdb.DuckDBPyConnection, models: list[Model],
                | None = None) -> RunResult:
     """Build every model and run every check in one transaction (see the module docstring)."""
     order = ordered(models)
+    seconds: dict[str, float] = {}
     with transaction(conn):
         if before:
+            began = time.perf_counter()
             before(conn)
+            seconds["(before the models)"] = time.perf_counter() - began
         for model in order:
+            began = time.perf_counter()
             try:
                 if model.build:
                     model.build(conn)
@@ -129,7 +135,9 @@ def run_models(conn: duckdb.DuckDBPyConnection, models: list[Model],
                 raise ScoringError(f"{model.where}: the model failed: "
                                    f"{str(err).splitlines()[0]}. Nothing was changed; fix the "
                                    "model (or the data it names) and run 'aimak score' again.") from err
+            seconds[model.name] = time.perf_counter() - began
         for check in model_checks:
+            began = time.perf_counter()
             try:
                 cursor = conn.execute(check.sql)
                 columns = [d[0] for d in cursor.description]
@@ -137,10 +145,11 @@ def run_models(conn: duckdb.DuckDBPyConnection, models: list[Model],
             except duckdb.Error as err:
                 raise ScoringError(f"{check.path}: the check could not run: "
                                    f"{str(err).splitlines()[0]}. Nothing was changed.") from err
+            seconds[f"check {check.name}"] = time.perf_counter() - began
             if rows:
                 shown = "; ".join(", ".join(f"{c}={v!r}" for c, v in zip(columns, row, strict=True))
                                   for row in rows[:SHOWN_ROWS])
                 more = " (and more)" if len(rows) > SHOWN_ROWS else ""
                 raise ScoringError(f"{check.path}: check failed, the scores were not changed. "
                                    f"Failing rows: {shown}{more}")
-    return RunResult([m.name for m in order], [c.name for c in model_checks])
+    return RunResult([m.name for m in order], [c.name for c in model_checks], seconds)

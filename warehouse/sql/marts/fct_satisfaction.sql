@@ -32,24 +32,27 @@
 -- var_srs = n / (n - 1) * sigma_z^2 / n, with z_i = u_i W / w_i (W the weight sum of the n) and
 -- sigma_z^2 = sum_i w_i z_i^2 / W = W * sum_i u_i^2 / w_i; for a single item p (1 - p) / (n - 1).
 -- An unweighted simple random sample has deff 1.
-WITH base AS (
-    SELECT a.submission_id, a.service_code, a.item_code, a.satisfied::INTEGER AS y, a.score,
-           w.round, w.municipality_code, w.village_code, w.weight
-    FROM stg_item_answers a JOIN fct_weights w USING (submission_id)
-    WHERE a.valid
-),
-items AS (
+WITH items AS (
     SELECT s.*, d.weight / sum(d.weight) OVER (PARTITION BY s.round, s.municipality_code,
                                                 s.service_code) AS a
     FROM fct_item_scores s JOIN dim_item d USING (item_code, service_code)
 ),
+-- each interview's linearised values u per service. Round, municipality and village follow from
+-- the submission, so the answers are grouped by submission and service alone (and placed in their
+-- village below). The LEFT JOIN gives what an inner join would (every valid answer of a weighted
+-- interview has its item's row) but makes the planner join each answer to its interview first:
+-- on tables made in this transaction, without statistics, it may otherwise join the interviews
+-- with the items (30 rows per interview) and spill that to disk.
 respondents AS (
-    SELECT b.round, b.municipality_code, b.service_code, b.village_code, b.submission_id,
-           any_value(b.weight) AS weight,
-           sum(i.a * b.weight * (b.y - i.top_box_share) / i.weight_sum) AS u_top,
-           sum(i.a * b.weight * (b.score - i.mean_score) / i.weight_sum) AS u_mean
-    FROM base b JOIN items i USING (round, municipality_code, service_code, item_code)
-    GROUP BY ALL
+    SELECT w.submission_id, a.service_code, any_value(w.weight) AS weight,
+           sum(i.a * w.weight * (a.satisfied::INTEGER - i.top_box_share) / i.weight_sum) AS u_top,
+           sum(i.a * w.weight * (a.score - i.mean_score) / i.weight_sum) AS u_mean
+    FROM stg_item_answers a
+    JOIN fct_weights w USING (submission_id)
+    LEFT JOIN items i ON i.round = w.round AND i.municipality_code = w.municipality_code
+                     AND i.service_code = a.service_code AND i.item_code = a.item_code
+    WHERE a.valid
+    GROUP BY w.submission_id, a.service_code
 ),
 villages AS (  -- every village with an interview used in the scores: the strata
     SELECT round, municipality_code, village_code, count(*) AS interviews
@@ -63,11 +66,17 @@ design AS (
           GROUP BY ALL) d USING (municipality_code)
     GROUP BY ALL
 ),
+-- the sums per village (strata or clusters); summed over the villages, the cell's n, weight sum
+-- and sum of u^2 / w for the SRS variance
 by_village AS (
-    SELECT r.round, r.municipality_code, r.service_code, r.village_code, v.interviews,
+    SELECT w.round, w.municipality_code, r.service_code, w.village_code, v.interviews,
            sum(r.u_top) AS s_top, sum(r.u_top * r.u_top) AS ss_top,
-           sum(r.u_mean) AS s_mean, sum(r.u_mean * r.u_mean) AS ss_mean
-    FROM respondents r JOIN villages v USING (round, municipality_code, village_code)
+           sum(r.u_mean) AS s_mean, sum(r.u_mean * r.u_mean) AS ss_mean,
+           count(*) AS n, sum(r.weight) AS weight_sum,
+           sum(r.u_top * r.u_top / r.weight) AS su_top, sum(r.u_mean * r.u_mean / r.weight) AS su_mean
+    FROM respondents r
+    JOIN fct_weights w USING (submission_id)
+    JOIN villages v USING (round, municipality_code, village_code)
     GROUP BY ALL
 ),
 variance AS (
@@ -79,13 +88,10 @@ variance AS (
                     THEN interviews / (interviews - 1) * (ss_mean - s_mean * s_mean / interviews)
                     ELSE ss_mean END) AS variance_mean_score,
            sum(s_top * s_top) AS between_top,
-           sum(s_mean * s_mean) AS between_mean
+           sum(s_mean * s_mean) AS between_mean,
+           CAST(sum(n) AS BIGINT) AS n, sum(weight_sum) AS weight_sum, sum(su_top) AS su_top,
+           sum(su_mean) AS su_mean
     FROM by_village GROUP BY ALL
-),
-by_respondent AS (
-    SELECT round, municipality_code, service_code, count(*) AS n, sum(weight) AS weight_sum,
-           sum(u_top * u_top / weight) AS su_top, sum(u_mean * u_mean / weight) AS su_mean
-    FROM respondents GROUP BY ALL
 ),
 estimates AS (
     SELECT round, municipality_code, service_code,
@@ -93,7 +99,7 @@ estimates AS (
     FROM items GROUP BY ALL
 )
 SELECT
-    e.round, e.municipality_code, e.service_code, r.n, e.items,
+    e.round, e.municipality_code, e.service_code, v.n, e.items,
     d.villages, d.villages_in_municipality - d.villages AS villages_missing,
     CASE WHEN m.villages = 'clusters' AND d.villages > 1 THEN 'clusters' ELSE 'strata' END
         AS variance_design,
@@ -107,13 +113,12 @@ SELECT
     CASE WHEN m.villages = 'clusters' AND d.villages > 1
          THEN d.villages / (d.villages - 1) * v.between_mean
          ELSE greatest(v.variance_mean_score, 0) END AS variance_mean_score,
-    CASE WHEN r.n > 1 THEN r.weight_sum * r.su_top / (r.n - 1) END AS variance_p_srs,
-    CASE WHEN r.n > 1 THEN r.weight_sum * r.su_mean / (r.n - 1) END AS variance_mean_score_srs,
+    CASE WHEN v.n > 1 THEN v.weight_sum * v.su_top / (v.n - 1) END AS variance_p_srs,
+    CASE WHEN v.n > 1 THEN v.weight_sum * v.su_mean / (v.n - 1) END AS variance_mean_score_srs,
     CASE WHEN d.villages > 1 THEN d.villages / (d.villages - 1) * v.between_top END
         AS variance_p_villages_as_psus,
     greatest(v.variance_p, 0) AS variance_p_villages_as_strata
 FROM estimates e
 CROSS JOIN study_method m
-JOIN by_respondent r USING (round, municipality_code, service_code)
 JOIN variance v USING (round, municipality_code, service_code)
 JOIN design d USING (round, municipality_code)

@@ -133,29 +133,48 @@ gps_far AS (
     FROM distances d CROSS JOIN study_method m
     WHERE d.located >= m.gps_min_interviews AND d.km - d.accuracy_km > m.gps_max_km
 ),
+-- the valid answers of consented interviews with an enumerator, keyed by integers (a tenth of
+-- the work of grouping and joining 3 million answers on text): g numbers the round x village x
+-- enumerator of the interview, rv its round x village, k the item. An interview without a round
+-- or village has no peers (as a join on NULL codes finds none).
+groups AS (
+    SELECT round, village_code, enumerator_code,
+           row_number() OVER (ORDER BY round, village_code, enumerator_code) AS g,
+           dense_rank() OVER (ORDER BY round, village_code) AS rv
+    FROM (SELECT DISTINCT round, village_code, enumerator_code FROM stg_interviews
+          WHERE consent = 'yes' AND enumerator_code IS NOT NULL AND round IS NOT NULL
+            AND village_code IS NOT NULL)
+),
+interviewers AS (
+    SELECT i.submission_id, i.round, i.enumerator_code, g.g, g.rv
+    FROM stg_interviews i JOIN groups g USING (round, village_code, enumerator_code)
+    WHERE i.consent = 'yes'
+),
 item_answers AS (
-    SELECT i.round, i.village_code, i.enumerator_code, a.submission_id, a.item_code, a.score
-    FROM stg_item_answers a JOIN stg_interviews i USING (submission_id)
-    WHERE a.valid AND i.consent = 'yes' AND i.enumerator_code IS NOT NULL
+    SELECT i.g, i.rv, a.submission_id, d.k, a.score
+    FROM stg_item_answers a
+    JOIN interviewers i USING (submission_id)
+    JOIN (SELECT item_code, row_number() OVER (ORDER BY item_code) AS k FROM dim_item) d
+        USING (item_code)
+    WHERE a.valid
 ),
 by_enumerator AS (
-    SELECT round, village_code, item_code, enumerator_code, sum(score) AS total, count(*) AS n
-    FROM item_answers GROUP BY ALL
+    SELECT g, rv, k, sum(score) AS total, count(*) AS n FROM item_answers GROUP BY ALL
 ),
 by_village AS (
-    SELECT round, village_code, item_code, sum(total) AS total, sum(n) AS n
-    FROM by_enumerator GROUP BY ALL
+    SELECT rv, k, sum(total) AS total, sum(n) AS n FROM by_enumerator GROUP BY ALL
 ),
 peers AS (
-    SELECT e.round, e.village_code, e.item_code, e.enumerator_code,
-           (v.total - e.total) / (v.n - e.n) AS peer_mean
-    FROM by_enumerator e JOIN by_village v USING (round, village_code, item_code)
+    SELECT e.g, e.k, (v.total - e.total) / (v.n - e.n) AS peer_mean
+    FROM by_enumerator e JOIN by_village v USING (rv, k)
     WHERE v.n > e.n
 ),
 residuals AS (
-    SELECT a.round, a.enumerator_code, a.submission_id, avg(a.score - p.peer_mean) AS residual
-    FROM item_answers a JOIN peers p USING (round, village_code, item_code, enumerator_code)
-    GROUP BY ALL
+    SELECT i.round, i.enumerator_code, r.submission_id, r.residual
+    FROM (SELECT a.submission_id, avg(a.score - p.peer_mean) AS residual
+          FROM item_answers a JOIN peers p USING (g, k)
+          GROUP BY a.submission_id) r
+    JOIN interviewers i USING (submission_id)
 ),
 enumerators AS (
     SELECT r.round, r.enumerator_code, count(*) AS interviews, avg(r.residual) AS d,
