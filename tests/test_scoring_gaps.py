@@ -187,3 +187,18 @@ def test_municipality_scores_count_statuses_and_quadrants_and_average_the_gaps(w
             m["insufficient_data"]) == (5, 2, 1, 2)
     assert (m["maintain"], m["communicate"], m["expectation_risk"], m["fix_first"]) == (5, 1, 1, 1)
     assert (m["suppressed"], m["unreliable"], m["interviews_used"]) == (1, 1, 8)
+
+
+def test_wilson_bounds_stay_within_0_and_1_when_rounding_pushes_p_past_them():
+    # at p = 1 the closed form gives 1 + 3e-17 in floating point, and a share summed from weights
+    # can come out as 1.0000000000000002: the bounds are clamped, so shares stay within 0-100
+    from warehouse.scoring import MACROS
+
+    conn = duckdb.connect()
+    conn.execute(MACROS)
+    low, high = conn.execute("SELECT wilson_low(1.0000000000000002, 30, 1.96), "
+                             "wilson_high(1.0000000000000002, 30, 1.96)").fetchone()
+    assert high == 1.0 and 0.88 < low < 0.89  # 30 / (30 + 1.96^2) = 0.8865
+    low, high = conn.execute("SELECT wilson_low(-1e-17, 30, 1.96), "
+                             "wilson_high(-1e-17, 30, 1.96)").fetchone()
+    assert low == 0.0 and 0.11 < high < 0.12  # 1.96^2 / (30 + 1.96^2) = 0.1135

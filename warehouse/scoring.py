@@ -24,12 +24,13 @@ from warehouse.weights import build_weights
 # Wilson's score interval for a share p on a base n at the quantile z (DESIGN.md 5.2): the normal
 # one, or Student's t on the design's degrees of freedom (the "modified Wilson" interval)
 MACROS = """
-CREATE OR REPLACE TEMP MACRO wilson_low(p, n, z) AS
-    CASE WHEN n > 0 THEN (p + z * z / (2 * n) - z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)))
-                         / (1 + z * z / n) END;
-CREATE OR REPLACE TEMP MACRO wilson_high(p, n, z) AS
-    CASE WHEN n > 0 THEN (p + z * z / (2 * n) + z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)))
-                         / (1 + z * z / n) END;
+CREATE OR REPLACE TEMP MACRO wilson_bound(p, n, z, sign) AS
+    CASE WHEN n > 0 THEN greatest(0.0, least(1.0,
+        (p + z * z / (2 * n) + sign * z * sqrt(greatest(0.0, p * (1 - p)) / n + z * z / (4 * n * n)))
+        / (1 + z * z / n))) END;
+-- the bounds within 0-1 exactly: at p = 1 the formula gives 1.00000000000000003 by rounding
+CREATE OR REPLACE TEMP MACRO wilson_low(p, n, z) AS wilson_bound(p, n, z, -1);
+CREATE OR REPLACE TEMP MACRO wilson_high(p, n, z) AS wilson_bound(p, n, z, 1);
 """
 
 
