@@ -37,6 +37,8 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 LANGUAGE_TAGS = {"ru": "ru-RU", "ky": "ky-KG", "en": "en-GB"}
 TOC_LEVELS = 2  # headings listed in the contents
 TABLE_FONT = Pt(8)
+CELL_MARGIN_TWIPS = 57  # 1 mm either side of a cell's text (Word's default is 1.9 mm)
+TEXT_WIDTH_CM = 17.0  # A4 less two 2 cm margins
 NOTE_COLOUR = RGBColor(0x59, 0x59, 0x59)
 
 
@@ -127,11 +129,19 @@ class ReportDocument:
     def table(self, headers: Sequence[str], rows: Iterable[Sequence[object]],
               widths: Sequence[float] | None = None, numeric: Iterable[int] = ()) -> None:
         """A table with a bold header row that repeats on every page; every cell is text
-        (numbers already formatted as the study shows them); ``numeric`` columns align right."""
+        (numbers already formatted as the study shows them); ``numeric`` columns align right;
+        ``widths`` are the columns' shares of the page's width (default: equal)."""
         rows = [[plain(v) for v in row] for row in rows]
         table = self.doc.add_table(rows=1 + len(rows), cols=len(headers))
         table.style = self.doc.styles["Table Grid"]
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        margins = OxmlElement("w:tblCellMar")
+        for side in ("left", "right"):
+            margin = OxmlElement(f"w:{side}")
+            margin.set(qn("w:w"), str(CELL_MARGIN_TWIPS))
+            margin.set(qn("w:type"), "dxa")
+            margins.append(margin)
+        table._tbl.tblPr.append(margins)
         right = set(numeric)
         header = table.rows[0]
         flag = OxmlElement("w:tblHeader")
@@ -148,10 +158,21 @@ class ReportDocument:
             for j, text in enumerate(values):
                 self._cell(cells[j], text, right=j in right)
         if widths:
-            for j, width in enumerate(widths):
-                for cell in table.columns[j].cells:
-                    cell.width = Cm(width)
+            self._widths(table, widths)
         self.doc.add_paragraph(style="Aimak Note")  # room under the table
+
+    @staticmethod
+    def _widths(table, weights: Sequence[float]) -> None:
+        """Share the text width between the columns by ``weights`` (Word reads the cells'
+        widths, LibreOffice the table grid: both are set)."""
+        table.autofit = False
+        total = sum(weights)
+        widths = [Cm(TEXT_WIDTH_CM * weight / total) for weight in weights]
+        for col, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths, strict=True):
+            col.set(qn("w:w"), str(width.twips))
+        for row in table.rows:
+            for cell, width in zip(row.cells, widths, strict=True):
+                cell.width = width
 
     @staticmethod
     def _cell(cell, text: str, bold: bool = False, right: bool = False) -> None:

@@ -85,7 +85,8 @@ def write_indicators(r: StudyReport) -> None:
               [(i.service, i.indicator_code, i.text, i.unit, r.w(f"answer.{i.answer}"),
                 r.w(f"direction.{i.direction}"), r.number(i.floor, None),
                 r.number(i.target, None), r.number(i.weight, None), i.evidence)
-               for i in r.marts.indicators()], numeric=range(6, 9))
+               for i in r.marts.indicators()],
+              widths=[2, 2, 4, 1.4, 1.4, 1.6, 1, 1, 1, 3], numeric=range(6, 9))
 
 
 def write_plan(r: StudyReport) -> None:

@@ -52,7 +52,7 @@ def write_findings(r: StudyReport) -> None:
                     r.number(c.effectiveness),
                     r.share(c.gap, c.suppressed, c.unreliable, signed=True),
                     r.status(c.gap_status), r.quadrant(c.quadrant)) for c in cells],
-                  numeric=range(1, 6))
+                  widths=[3, 1, 1.6, 2, 1.6, 1.3, 2.8, 2.8], numeric=range(1, 6))
     doc.notes(r.footnotes())
     doc.page_break()
 
@@ -109,7 +109,7 @@ def write_municipality(r: StudyReport, place: Place, sessions: int) -> None:
                 if c.assessed else "—",
                 r.share(c.gap, c.suppressed, c.unreliable, signed=True), r.status(c.gap_status),
                 r.quadrant(c.quadrant)) for c in cells],
-              numeric=[0, *range(2, 9)])
+              widths=[0.9, 2.2, 0.9, 1.3, 2.1, 1.2, 1.3, 1.2, 1.5, 2.6, 2.6], numeric=[0, *range(2, 9)])
     doc.notes(r.footnotes())
     doc.heading(r.w("h.charts"), 3)
     points = [Point(c.service, None if c.suppressed else c.satisfaction, c.effectiveness)
@@ -176,7 +176,7 @@ def write_changes(r: StudyReport, before: str, changes: list) -> None:
                 if c.satisfaction_change_status else "—",
                 "*" if c.suppressed else r.number(c.gap_before, signed=True),
                 "*" if c.suppressed else r.number(c.gap_after, signed=True)) for c in changes],
-              numeric=range(1, 6))
+              widths=[2.6, 1, 1.3, 1, 1.3, 1.4, 2.4, 1.3, 1.3], numeric=range(1, 6))
 
 
 def write_recommendations(r: StudyReport) -> None:
