@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from reports.gap_charts import Point
 from reports.mart_rows import Cell, Place, Quote
-from reports.report_charts import bars_png, quadrant_png
+from reports.report_charts import ChartPainter
 
 if TYPE_CHECKING:
     from reports.study_report import StudyReport
@@ -70,8 +70,10 @@ def write_municipalities(r: StudyReport) -> None:
     for c in r.marts.changes(r.round.code) if previous else ():
         changes[c.municipality_code].append(c)
     sessions = r.marts.focus_group_sessions(r.round.code)
+    charts = ChartPainter(r.w("chart_s"), r.w("chart_e"), r.method.quadrant_cut,
+                          [r.c(f"quadrant.{q}") for q in QUADRANTS])
     for place in r.places:
-        write_municipality(r, place, sessions.get(place.code, 0))
+        write_municipality(r, place, sessions.get(place.code, 0), charts)
         write_focus_groups(r, themes[place.code], quotes[place.code])
         if previous is not None:
             write_changes(r, previous.code, changes[place.code])
@@ -84,7 +86,8 @@ def ordered_cells(r: StudyReport, place: Place) -> list[Cell]:
     return [by_service[d.service_code] for d in r.drafts.get(place.code, [])]
 
 
-def write_municipality(r: StudyReport, place: Place, sessions: int) -> None:
+def write_municipality(r: StudyReport, place: Place, sessions: int,
+                       charts: ChartPainter) -> None:
     doc, score = r.doc, r.scores.get(place.code)
     cells = ordered_cells(r, place)
     doc.heading(place.name, 2)
@@ -113,16 +116,13 @@ def write_municipality(r: StudyReport, place: Place, sessions: int) -> None:
     doc.notes(r.footnotes())
     doc.heading(r.w("h.charts"), 3)
     points = [Point(c.service, None if c.suppressed else c.satisfaction, c.effectiveness)
-              for c in cells]
+              for c in sorted(cells, key=lambda c: c.service_order)]  # one frame for them all
     if any(p.satisfaction is not None or p.effectiveness is not None for p in points):
-        doc.picture(bars_png(points, r.w("chart_s"), r.w("chart_e")), CHART_CM,
-                    r.w("chart_bars"))
+        doc.picture(charts.bars(points), CHART_CM, r.w("chart_bars"))
     else:
         doc.paragraph(r.w("m.no_bars"))
     if any(p.satisfaction is not None and p.effectiveness is not None for p in points):
-        doc.picture(quadrant_png(points, r.method.quadrant_cut,
-                                 [r.c(f"quadrant.{q}") for q in QUADRANTS], r.w("chart_e"),
-                                 r.w("chart_s")), CHART_CM * 0.8, r.w("chart_quadrants"))
+        doc.picture(charts.quadrant(points), CHART_CM * 0.8, r.w("chart_quadrants"))
     else:
         doc.paragraph(r.w("m.no_quadrant"))
     doc.notes([r.w("chart_note")])
