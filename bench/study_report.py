@@ -11,7 +11,8 @@ a warehouse in the shapes a sync leaves behind (as ``bench/coverage.py`` does), 
 groups per municipality with themes and quotes; then scored by the real
 ``warehouse.scoring.score``.
 
-Timed, on the corpus opened read-only, in Russian: ``write_study_report`` (every chapter, one
+Timed (wall clock, and this process's CPU time, which other work on the machine does not
+inflate), on the corpus opened read-only, in Russian: ``write_study_report`` (every chapter, one
 chapter with two charts per municipality, the questionnaires, the plan) and the baseline
 ``write_gap_report``. Target (issue 14): the study report of 40 municipalities in under 30 s.
 
@@ -143,21 +144,24 @@ def main() -> int:
     conn = duckdb.connect(str(path), read_only=True)
     municipalities = conn.execute("SELECT count(DISTINCT municipality_code) FROM gap_scores").fetchone()[0]
     times: dict[str, list[float]] = {"study report (docx)": [], "baseline: gap report (xlsx)": []}
+    cpu: dict[str, list[float]] = {name: [] for name in times}
     size = 0
     for _ in range(args.runs):
-        began = time.perf_counter()
+        began, ticks = time.perf_counter(), time.process_time()
         report = write_study_report(conn, definition, geography, out, lang=LANG)
         times["study report (docx)"].append(time.perf_counter() - began)
+        cpu["study report (docx)"].append(time.process_time() - ticks)
         size = report.stat().st_size
-        began = time.perf_counter()
+        began, ticks = time.perf_counter(), time.process_time()
         write_gap_report(conn, definition, out, lang=LANG)
         times["baseline: gap report (xlsx)"].append(time.perf_counter() - began)
+        cpu["baseline: gap report (xlsx)"].append(time.process_time() - ticks)
     conn.close()
     print(f"{municipalities} municipalities, {args.runs} run(s), language {LANG}; "
           f"report {report.name}: {size / 1e6:.1f} MB")
     for name, values in times.items():
         print(f"  {name:<30} median {statistics.median(values):5.1f} s   "
-              f"(min {min(values):.1f}, max {max(values):.1f})")
+              f"(min {min(values):.1f}, max {max(values):.1f}; CPU {statistics.median(cpu[name]):.1f} s)")
     best = statistics.median(times["study report (docx)"])
     verdict = "meets" if best < TARGET_SECONDS else "MISSES"
     print(f"target: under {TARGET_SECONDS:.0f} s for {MUNICIPALITIES} municipalities: {verdict}")

@@ -74,6 +74,8 @@ class ReportDocument:
         styles = self.doc.styles
         normal = styles["Normal"]
         normal.font.size = Pt(10)
+        normal.font.name = "Calibri"  # named, not left to the theme: LibreOffice then finds it
+        # (or its metric twin Carlito) instead of falling back to a serif
         lang = OxmlElement("w:lang")
         lang.set(qn("w:val"), language)
         normal.element.get_or_add_rPr().append(lang)

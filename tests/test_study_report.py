@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import docx
 import pytest
@@ -266,8 +267,12 @@ def test_a_docx_aimak_did_not_write_is_never_replaced(one_round, study, tmp_path
     assert first == second == path and docx.Document(str(path)).core_properties.author == "Aimak"
 
 
+WRITER = Path("/usr/lib/libreoffice/program/libswlo.so")  # soffice opens .docx only with it
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="needs LibreOffice Writer")
+@pytest.mark.skipif(shutil.which("soffice") is None or not WRITER.exists(),
+                    reason="needs LibreOffice Writer (apt-get install libreoffice-writer-nogui)")
 def test_libreoffice_converts_the_report_to_pdf(one_round, tmp_path):
     _, path = one_round[0]["ky"]
     done = subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile",
