@@ -231,6 +231,4 @@ def _cell_xml(text: str, width: int, bold: bool = False, right: bool = False) ->
 def _field_char(paragraph: Paragraph, kind: str) -> None:
     char = OxmlElement("w:fldChar")
     char.set(qn("w:fldCharType"), kind)
-    if kind == "begin":
-        char.set(qn("w:dirty"), "true")  # Word offers to update it on opening
     paragraph.add_run()._r.append(char)
