@@ -1,15 +1,18 @@
-"""Render the README's pictures from the demo's own workbooks: the gap report's summary sheet and a
-scorecard, as PNG files in docs/img/.
+"""Render the README's pictures from the demo's own deliverables: the gap report's summary sheet, a
+scorecard and two pages of the study report, as PNG files in docs/img/.
 
     make pictures                                   # runs `aimak demo` first when out/demo is empty
     .venv/bin/python docs/render_pictures.py --warehouse out/demo/warehouse.duckdb
 
-The workbooks are written from the demo's warehouse with the same functions `aimak report` calls
-(the summary in English for the README's readers, the scorecard in Kyrgyz as an LSG gets it),
-converted to PDF by LibreOffice (headless) and to PNG by pdftoppm, each cut to its printed
-content. Needs LibreOffice Calc and poppler-utils from Debian's packages (CI does not):
+The workbooks and the report are written from the demo's warehouse with the same functions
+`aimak report` calls (the summary and the study report in English for the README's readers, the
+scorecard in Kyrgyz as an LSG gets it), converted to PDF by LibreOffice (headless) and to PNG by
+pdftoppm, each workbook page cut to its printed content; the study report's summary page and its
+first municipality's page are set side by side. Needs LibreOffice Calc and Writer and
+poppler-utils from Debian's packages (CI does not):
 
-    apt-get install -y libreoffice-calc-nogui poppler-utils fonts-crosextra-carlito
+    apt-get install -y libreoffice-calc-nogui libreoffice-writer-nogui poppler-utils \
+        fonts-crosextra-carlito
 """
 
 from __future__ import annotations
@@ -36,11 +39,12 @@ def main() -> int:
     parser.add_argument("--municipality", default="KMD", help="whose scorecard (default: KMD)")
     parser.add_argument("--summary-lang", default="en")
     parser.add_argument("--scorecard-lang", default="ky")
+    parser.add_argument("--report-lang", default="en")
     args = parser.parse_args()
     for tool in ("soffice", "pdftoppm", "pdftotext"):
         if shutil.which(tool) is None:
             print(f"render_pictures: {tool} is not installed. Fix: apt-get install -y "
-                  "libreoffice-calc-nogui poppler-utils", file=sys.stderr)
+                  "libreoffice-calc-nogui libreoffice-writer-nogui poppler-utils", file=sys.stderr)
             return 1
     if not args.warehouse.exists():
         print(f"render_pictures: no warehouse at {args.warehouse}. Fix: run 'make demo' (or "
@@ -54,8 +58,10 @@ def main() -> int:
     from reports.gap_report import write_gap_report
     from reports.gap_texts import WORDS
     from reports.scorecard import write_scorecards
+    from reports.study_report import write_study_report
+    from reports.study_report_texts import REPORT
 
-    definition, _ = load_study(BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY)
+    definition, geography = load_study(BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="aimak-pictures-") as tmp:
         work = Path(tmp)
@@ -63,31 +69,68 @@ def main() -> int:
         try:
             report = write_gap_report(conn, definition, work, lang=args.summary_lang)
             cards = write_scorecards(conn, definition, work, lang=args.scorecard_lang)
+            study = write_study_report(conn, definition, geography, work, lang=args.report_lang,
+                                       workbooks=[report, *cards])
         finally:
             conn.close()
         card = next((c for c in cards if c.stem == f"scorecard_{args.municipality}"), cards[0])
         title = WORDS["gap_matrix"].get(args.summary_lang)
         render(report, work, args.out / "gap_summary.png", lambda text: text.startswith(title))
         render(card, work, args.out / "scorecard.png", lambda text: True)
-    print(f"render_pictures: wrote {args.out / 'gap_summary.png'} and {args.out / 'scorecard.png'}")
+        words = {key: REPORT[key].get(args.report_lang) for key in ("h.summary", "h.charts")}
+        render_pages(study, work, args.out / "study_report.png",
+                     [lambda text: text.startswith(words["h.summary"]),
+                      lambda text: words["h.charts"] in text])
+    print(f"render_pictures: wrote {args.out / 'gap_summary.png'}, {args.out / 'scorecard.png'} "
+          f"and {args.out / 'study_report.png'}")
     return 0
 
 
-def render(workbook: Path, work: Path, png: Path, wanted) -> None:
-    """The first printed page of ``workbook`` whose text ``wanted`` accepts, cut to its content."""
+def to_pdf(document: Path, work: Path) -> Path:
     subprocess.run(["soffice", f"-env:UserInstallation=file://{work}/profile", "--headless",
-                    "--convert-to", "pdf", "--outdir", str(work), str(workbook)],
+                    "--convert-to", "pdf", "--outdir", str(work), str(document)],
                    check=True, capture_output=True, timeout=300)
-    pdf = work / f"{workbook.stem}.pdf"
+    return work / f"{document.stem}.pdf"
+
+
+def find_page(pdf: Path, wanted) -> int:
+    """The first page of ``pdf`` whose text ``wanted`` accepts."""
     pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(
         ["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout).group(1))
     for page in range(1, pages + 1):
         text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"],
                               check=True, capture_output=True, text=True).stdout.strip()
         if wanted(text):
-            break
-    else:
-        raise SystemExit(f"render_pictures: no page of {workbook.name} holds what was asked for")
+            return page
+    raise SystemExit(f"render_pictures: no page of {pdf.name} holds what was asked for")
+
+
+def render_pages(document: Path, work: Path, png: Path, wanted: list) -> None:
+    """The pages of ``document`` that ``wanted`` pick (one each, whole), side by side."""
+    from PIL import Image  # Pillow comes with matplotlib
+
+    pdf = to_pdf(document, work)
+    images = []
+    for i, accept in enumerate(wanted):
+        page = find_page(pdf, accept)
+        stem = work / f"page{i}"
+        subprocess.run(["pdftoppm", "-png", "-r", str(DPI), "-f", str(page), "-l", str(page),
+                        "-singlefile", str(pdf), str(stem)], check=True, timeout=120)
+        images.append(Image.open(stem.with_suffix(".png")).convert("RGB"))
+    gap = 16
+    sheet = Image.new("RGB", (sum(i.width for i in images) + gap * (len(images) + 1),
+                              max(i.height for i in images) + 2 * gap), "#D9D9D9")
+    x = gap
+    for image in images:
+        sheet.paste(image, (x, gap))
+        x += image.width + gap
+    sheet.save(png, optimize=True)
+
+
+def render(workbook: Path, work: Path, png: Path, wanted) -> None:
+    """The first printed page of ``workbook`` whose text ``wanted`` accepts, cut to its content."""
+    pdf = to_pdf(workbook, work)
+    page = find_page(pdf, wanted)
     x0, y0, x1, y1 = content_box(pdf, page)
     scale = DPI / 72
     subprocess.run(["pdftoppm", "-png", "-r", str(DPI), "-f", str(page), "-l", str(page),

@@ -338,8 +338,9 @@ class Book:
 
 
 def written_by_aimak(path: Path) -> bool:
-    """Whether the workbook at ``path`` names Aimak as its author and its last editor
-    (docProps/core.xml; Excel and LibreOffice put the person who saved it there)."""
+    """Whether the workbook (or Word document: the study report) at ``path`` names Aimak as its
+    author and its last editor (docProps/core.xml, in every OOXML file; Excel, Word and
+    LibreOffice put the person who saved it there)."""
     try:
         with zipfile.ZipFile(path) as archive:
             core = archive.read("docProps/core.xml").decode("utf-8", "replace")
