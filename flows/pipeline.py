@@ -67,9 +67,9 @@ def score(settings: Settings, definition: Path, geography: Path) -> stages.Score
     return stages.score(settings, definition, geography)
 
 
-@task(name="write reports", cache_policy=NO_CACHE)
+@task(name="write reports", cache_policy=NO_CACHE)  # the workbooks and the Word study report
 def report(settings: Settings, definition: Path, geography: Path) -> reporting.ReportRun:
-    return reporting.report(settings, definition, geography)
+    return reporting.report(settings, definition, geography, docx=True)
 
 
 @task(name="publish", cache_policy=NO_CACHE)

@@ -122,7 +122,8 @@ def report(settings: Settings, definition: Path, geography: Path, round_code: st
         if docx:
             from reports.study_report import write_study_report
 
-            documents.append(write_study_report(conn, study, places, folder, chosen, lang,
+            documents.append(write_study_report(conn, study, places, folder, round_code=chosen,
+                                                lang=lang,
                                                 workbooks=[gap, *cards, fieldwork, *data]))
     return ReportRun(where, chosen, folder, gap, cards, fieldwork, data, documents)
 
