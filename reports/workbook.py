@@ -25,6 +25,7 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from aimak.errors import ConfigError
+from reports.streamed_sheet import StreamedSheet
 
 AUTHOR = "Aimak"  # the author every workbook carries: what Aimak may replace
 SHEET_NAME_LIMIT = 31
@@ -168,7 +169,7 @@ class Book:
     def sheet(self, name: str) -> Worksheet:
         """A new sheet whose name is valid in Excel (at most 31 characters, none of []:*?/\\)
         and unique in the workbook, case-insensitively (a suffix ' (2)' when needed)."""
-        return self._book.add_worksheet(self.sheet_name(name))
+        return self._book.add_worksheet(self.sheet_name(name), worksheet_class=StreamedSheet)
 
     def sheet_name(self, name: str) -> str:
         """The name :meth:`sheet` gives ``name``, taken from now on."""
@@ -178,7 +179,7 @@ class Book:
         """A new sheet under a name :meth:`sheet_name` gave."""
         if name.lower() not in self._names.taken:
             raise ValueError(f"sheet name {name!r} was not given by sheet_name()")
-        return self._book.add_worksheet(name)
+        return self._book.add_worksheet(name, worksheet_class=StreamedSheet)
 
     # --- cells -------------------------------------------------------------------------------
 
