@@ -22,7 +22,6 @@ Run: .venv/bin/python bench/study_report.py [--respondents 12000] [--runs 3]
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -34,42 +33,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from forms import BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY  # noqa: E402
-from forms.build import load_study  # noqa: E402
-from forms.definition import Definition, Geography, Team, Text  # noqa: E402
+from forty import MUNICIPALITIES, study  # noqa: E402
 
-MUNICIPALITIES = 40
-ENUMERATORS = 5
+from forms.definition import Definition, Geography  # noqa: E402
+
 SEED = 2026
 FIELDWORK_START = dt.date(2026, 11, 9)  # a Monday
 TARGET_SECONDS = 30.0
 LANG = "ru"
 QUOTES = ("Воду дают по графику, но график никто не видел.", "Дорогу в прошлом году починили.",
           "=Жалобы принимают только устно", "Свет на улице горит не везде.")
-
-
-def study() -> tuple[Definition, Geography]:
-    """The bundled study with its municipalities copied under new codes (AKM -> AKM0 … AKM9, its
-    villages AKM01 -> AKM001 …) until there are :data:`MUNICIPALITIES`, one team each."""
-    definition, geography = load_study(BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY)
-    municipalities = {}
-    for copy in range(MUNICIPALITIES // len(geography.municipalities)):
-        for m in geography.municipalities.values():
-            code = f"{m.code}{copy}"
-            villages = tuple(dataclasses.replace(
-                v, code=code + v.code[len(m.code):], municipality=code, name=_numbered(v.name, copy))
-                for v in m.villages)
-            municipalities[code] = dataclasses.replace(m, code=code, name=_numbered(m.name, copy),
-                                                       villages=villages)
-    teams = tuple(Team(f"T{code}", f"S{code}", tuple(f"E{code}{i}" for i in range(1, ENUMERATORS + 1)),
-                       (code,)) for code in municipalities)
-    definition = dataclasses.replace(
-        definition, sample_plan=dataclasses.replace(definition.sample_plan, teams=teams))
-    return definition, dataclasses.replace(geography, municipalities=municipalities)
-
-
-def _numbered(text: Text, copy: int) -> Text:
-    return text if copy == 0 else text.map(f"{{}} {copy + 1}")
 
 
 def sessions(definition: Definition, geography: Geography) -> list:
