@@ -1,6 +1,9 @@
--- materialized: table
+-- materialized: temp table
 -- Every satisfaction item answer of a citizen interview, with its service and what it counts as:
 -- valid (a scale code not marked missing), satisfied (a top-box code), the score 1-5.
+-- A temporary table: only the scoring models read it (the reports read the facts built from it),
+-- and writing its ~17 rows per interview to the warehouse file cost more than any model using
+-- them (1.4 s of CPU at 200,000 interviews).
 SELECT
     a.submission_id,
     i.item_code,
