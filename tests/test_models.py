@@ -91,3 +91,21 @@ def test_a_failing_model_names_its_file_and_changes_nothing(models_dir):
 def test_the_project_models_are_in_an_order_that_exists():
     names = [m.name for m in ordered(sql_models())]
     assert names.index("stg_interviews") < names.index("fct_interviews") < names.index("gap_scores")
+
+
+def test_a_temp_table_model_stays_out_of_the_file_and_replaces_a_stored_table_of_its_name(
+        tmp_path):
+    write(tmp_path, "staging", "scratch", "-- materialized: temp table\nSELECT x * 2 AS y FROM source")
+    write(tmp_path, "marts", "kept", "SELECT sum(y) AS total FROM scratch")
+    path = tmp_path / "w.duckdb"
+    conn = duckdb.connect(str(path))
+    conn.execute("CREATE TABLE source AS SELECT * FROM (VALUES (1), (3)) t(x)")
+    conn.execute("CREATE TABLE scratch AS SELECT 99 AS y")  # what an older aimak stored
+    run_models(conn, sql_models(tmp_path), [])
+    # the connection reads the temporary table; the file keeps the mart and not the scratch table
+    assert conn.execute("SELECT list(y ORDER BY y) FROM scratch").fetchone()[0] == [2, 6]
+    assert conn.execute("SELECT total FROM kept").fetchone()[0] == 8
+    conn.close()
+    conn = duckdb.connect(str(path))
+    stored = {r[0] for r in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert stored == {"source", "kept"}

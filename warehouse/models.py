@@ -2,6 +2,10 @@
 
 Models live in ``warehouse/sql/<layer>/<name>.sql``; each file holds one ``SELECT`` and the runner
 makes it a table named after the file (``stg_…`` staging, ``dim_…``, ``fct_…`` and the marts).
+A first line ``-- materialized: view`` makes it a view instead, ``-- materialized: temp table`` a
+temporary table: an intermediate result only the models read, kept in the connection (visible to
+it until it closes) and never written to the warehouse file; a table of that name an older
+aimak left in the file is dropped, so it cannot be read in its place later.
 A model depends on every other model whose name it mentions, so the order is derived, never
 written down. Python models (e.g. the survey weights, which need iterative raking) join the same
 graph: they declare the tables they read and the one they write. Checks are files under
@@ -27,8 +31,8 @@ from warehouse.transaction import transaction
 
 SQL_DIR = Path(__file__).parent / "sql"
 LAYERS = ("staging", "marts")  # folders of models; checks/ holds the checks
-# a model file whose first line says so becomes a view (staging over the typed tables), others tables
-VIEW_MARK = re.compile(r"^--.*materialized:\s*view", re.IGNORECASE)
+# a model file whose first line says so becomes a view or a temporary table, others tables
+KIND_MARK = re.compile(r"^--.*materialized:\s*(view|temp table)", re.IGNORECASE)
 SHOWN_ROWS = 5
 
 
@@ -44,8 +48,10 @@ class Model:
     writes: frozenset[str] = field(default_factory=frozenset)  # tables besides ``name``
 
     @property
-    def is_view(self) -> bool:
-        return bool(VIEW_MARK.match(self.sql))
+    def kind(self) -> str:
+        """``TABLE``, ``VIEW`` or ``TEMP TABLE`` (see the module docstring)."""
+        mark = KIND_MARK.match(self.sql)
+        return mark.group(1).upper() if mark else "TABLE"
 
     @property
     def where(self) -> str:
@@ -112,6 +118,14 @@ def ordered(models: list[Model]) -> list[Model]:
     return done
 
 
+def _drop_stored(conn: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop the table ``name`` from the warehouse file (one an older aimak stored there)."""
+    for database, schema in conn.execute(
+            "SELECT database_name, schema_name FROM duckdb_tables() "
+            "WHERE table_name = ? AND NOT temporary", [name]).fetchall():
+        conn.execute(f'DROP TABLE "{database}"."{schema}"."{name}"')
+
+
 def run_models(conn: duckdb.DuckDBPyConnection, models: list[Model],
                model_checks: list[Check], before: Callable[[duckdb.DuckDBPyConnection], None]
                | None = None) -> RunResult:
@@ -129,8 +143,9 @@ def run_models(conn: duckdb.DuckDBPyConnection, models: list[Model],
                 if model.build:
                     model.build(conn)
                 else:
-                    kind = "VIEW" if model.is_view else "TABLE"
-                    conn.execute(f'CREATE OR REPLACE {kind} "{model.name}" AS\n{model.sql}')
+                    if model.kind == "TEMP TABLE":
+                        _drop_stored(conn, model.name)
+                    conn.execute(f'CREATE OR REPLACE {model.kind} "{model.name}" AS\n{model.sql}')
             except duckdb.Error as err:
                 raise ScoringError(f"{model.where}: the model failed: "
                                    f"{str(err).splitlines()[0]}. Nothing was changed; fix the "

@@ -1,11 +1,11 @@
--- Per round x municipality x item: the valid base, the weighted top-box share and mean score.
+-- Per round x municipality x item: the valid base, the weighted top-box share and mean score
+-- (from the counts per code: the score is the code's, so sum(w * score) = score * sum(w)).
 SELECT
-    w.round, w.municipality_code, a.service_code, a.item_code,
-    count(*) AS n,
-    sum(w.weight) AS weight_sum,
-    sum(w.weight * a.satisfied::INTEGER) / sum(w.weight) AS top_box_share,
-    sum(w.weight * a.score) / sum(w.weight) AS mean_score
-FROM stg_item_answers a
-JOIN fct_weights w USING (submission_id)
-WHERE a.valid
+    round, municipality_code, service_code, item_code,
+    CAST(sum(n) AS BIGINT) AS n,
+    sum(weight_sum) AS weight_sum,
+    sum(weight_sum * satisfied::INTEGER) / sum(weight_sum) AS top_box_share,
+    sum(weight_sum * score) / sum(weight_sum) AS mean_score
+FROM fct_answer_counts
+WHERE valid
 GROUP BY ALL

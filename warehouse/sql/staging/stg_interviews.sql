@@ -1,5 +1,7 @@
--- materialized: table
+-- materialized: temp table
 -- One row per live citizen interview: who, where, when, how long, how many questions answered.
+-- A temporary table: only quality_flags and fct_interviews read it, and fct_interviews stores
+-- every column of it with the interview's flags and use, which is what the reports read.
 SELECT
     c._id AS submission_id,
     c._uuid,

@@ -1,6 +1,9 @@
 -- materialized: table
 -- Every satisfaction item answer of a citizen interview, with its service and what it counts as:
 -- valid (a scale code not marked missing), satisfied (a top-box code), the score 1-5.
+-- A stored table, though only the scoring models read it: as a temporary table its 3.4 million
+-- rows at 200,000 interviews take ~200 MB of the connection's 256 MB uncompressed, and the
+-- models after it spill to disk (measured: 0.5 s more CPU in all than writing it to the file).
 SELECT
     a.submission_id,
     i.item_code,
