@@ -512,7 +512,7 @@ def demo(
         help="Citizen interviews in total (default: the sample plan's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulated fieldwork.")] = 2026,
     rounds: Annotated[int, typer.Option(
-        help="1: the baseline; 2: and a follow-up round, so the round changes show.")] = 1,
+        min=1, max=2, help="1: the baseline; 2: and a follow-up round, so the round changes show.")] = 1,
     lang: LangOption = None,
 ) -> None:
     """The embedded default, end to end, as one Prefect flow run: the fieldwork plan, a local
@@ -524,6 +524,9 @@ def demo(
     """
     settings = _settings(token=False)  # a bad AIMAK_LANG fails before Prefect starts
     from flows import runner
+    from flows.demo_folder import check_folder
+
+    check_folder(out)  # a folder of someone's files is refused before Prefect starts
 
     interrupt.say_on_interrupt(interrupt.DEMO_MESSAGE)
     from flows.demo import demo_flow

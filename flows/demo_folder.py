@@ -34,16 +34,7 @@ def prepare_folder(folder: Path, parameters: dict[str, Any] | None = None) -> bo
     holding nothing but a demo's paths) loses its own files; any other folder is refused with
     :class:`ConfigError`: aimak never deletes what it did not write."""
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"--out {folder}: this is a file, not a folder; nothing was changed. "
-                          "Fix: give a new or empty folder.")
-    entries = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
-    # an unmarked folder holding only what a demo writes is a demo's from before the marker
-    if entries and DEMO_MARK not in entries and not set(entries) <= set(DEMO_PATHS):
-        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
-        raise ConfigError(f"--out {folder}: the folder holds files the demo did not write "
-                          f"({shown}); nothing was deleted. Fix: give a new or empty folder, or "
-                          "the folder of an earlier demo.")
+    check_folder(folder)
     if parameters is not None and finished_with(folder) == parameters:
         return True
     for name in DEMO_PATHS:
@@ -61,6 +52,22 @@ def prepare_folder(folder: Path, parameters: dict[str, Any] | None = None) -> bo
                                     f"files here ({', '.join(DEMO_PATHS)}) and the workbooks "
                                     "Aimak wrote; nothing else.\n", encoding="utf-8")
     return False
+
+
+def check_folder(folder: Path) -> None:
+    """Refuse, changing nothing, a folder the demo may not write into: a file, or a folder holding
+    anything a demo did not write (checked before the demo starts anything)."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"--out {folder}: this is a file, not a folder; nothing was changed. "
+                          "Fix: give a new or empty folder.")
+    entries = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    # an unmarked folder holding only what a demo writes is a demo's from before the marker
+    if entries and DEMO_MARK not in entries and not set(entries) <= set(DEMO_PATHS):
+        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+        raise ConfigError(f"--out {folder}: the folder holds files the demo did not write "
+                          f"({shown}); nothing was deleted. Fix: give a new or empty folder, or "
+                          "the folder of an earlier demo.")
 
 
 def finished_with(folder: Path) -> dict[str, Any] | None:
