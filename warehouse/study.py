@@ -15,7 +15,7 @@ from dataclasses import asdict
 from statistics import NormalDist
 
 import duckdb
-import pandas as pd
+import numpy as np
 
 from forms.definition import QUALITY_RULES, Definition, Geography
 from forms.sample_plan import plan_sample
@@ -27,8 +27,31 @@ def _texts(prefix: str, text) -> dict[str, str]:
     return {f"{prefix}_{lang}": text.get(lang) for lang in LANGS}
 
 
-def study_frames(definition: Definition, geography: Geography) -> dict[str, pd.DataFrame]:
-    """Every dimension table as a data frame (plain data, easy to test)."""
+def _column(values: list) -> np.ndarray:
+    """One column as the numpy array DuckDB scans, typed as a data frame would type it: booleans,
+    integers (floats when some are missing), floats, else objects (text, lists, None)."""
+    present = [v for v in values if v is not None]
+    missing = len(present) < len(values)
+    if present and not missing and all(isinstance(v, bool) for v in present):
+        return np.array(values, dtype=bool)
+    if present and not any(isinstance(v, bool) for v in present) \
+            and all(isinstance(v, int | float) for v in present):
+        if not missing and all(isinstance(v, int) for v in present):
+            return np.array(values, dtype=np.int64)
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
+    column = np.empty(len(values), dtype=object)
+    column[:] = values  # element by element: a list stays one value
+    return column
+
+
+def _table(rows: list[dict], columns: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Rows (dicts with the same keys) as columns DuckDB can scan without pandas."""
+    names = columns or (list(rows[0]) if rows else [])
+    return {name: _column([row[name] for row in rows]) for name in names}
+
+
+def study_frames(definition: Definition, geography: Geography) -> dict[str, dict[str, np.ndarray]]:
+    """Every dimension table as columns (name -> numpy array; plain data, easy to test)."""
     method = definition.method
     municipalities, villages, population = [], [], []
     for m in geography.municipalities.values():
@@ -92,21 +115,21 @@ def study_frames(definition: Definition, geography: Geography) -> dict[str, pd.D
         **{k: v for k, v in asdict(quality).items() if k != "exclude"},
     }
     return {
-        "dim_municipality": pd.DataFrame(municipalities),
-        "dim_village": pd.DataFrame(villages),
-        "dim_population": pd.DataFrame(population),
-        "dim_service": pd.DataFrame(services),
-        "dim_service_municipality": pd.DataFrame(applies),
-        "dim_item": pd.DataFrame(items),
-        "dim_indicator": pd.DataFrame(indicators),
-        "dim_scale": pd.DataFrame(scales),
-        "dim_enumerator": pd.DataFrame(enumerators),
-        "plan_quota": pd.DataFrame(quota),
-        "plan_focus_groups": pd.DataFrame(
+        "dim_municipality": _table(municipalities),
+        "dim_village": _table(villages),
+        "dim_population": _table(population),
+        "dim_service": _table(services),
+        "dim_service_municipality": _table(applies),
+        "dim_item": _table(items),
+        "dim_indicator": _table(indicators),
+        "dim_scale": _table(scales),
+        "dim_enumerator": _table(enumerators),
+        "plan_quota": _table(quota),
+        "plan_focus_groups": _table(
             [{"group_type": group, "sessions": n}
              for group, n in definition.sample_plan.focus_groups.items()],
-            columns=["group_type", "sessions"]),
-        "study_method": pd.DataFrame([settings]),
+            ["group_type", "sessions"]),
+        "study_method": _table([settings]),
     }
 
 
