@@ -1,7 +1,9 @@
 """The study definition and geography as warehouse tables, so marts join on codes.
 
 ``dim_municipality``, ``dim_village``, ``dim_population`` (adults by village × sex × age group),
-``dim_service``, ``dim_service_municipality`` (which services apply where), ``dim_item``,
+``dim_service``, ``dim_service_municipality`` (which services apply where), ``dim_item``
+(services and items with a small integer key each besides their code, which the 3.4 million item
+answers at 200,000 interviews carry instead of the text),
 ``dim_indicator``, ``dim_scale`` (every answer code with its labels and whether it is left out
 of the base), ``dim_enumerator``, ``plan_quota`` (the sample plan's interviews per village and
 sex × age group), ``plan_focus_groups`` (sessions per municipality by group type) and ``study_method`` (one row: every scoring setting of ``method:`` and
@@ -69,7 +71,7 @@ def study_frames(definition: Definition, geography: Geography) -> dict[str, dict
                                    "sex": sex, "age_group": group, "adults": adults})
     services, applies, items, indicators = [], [], [], []
     for order, s in enumerate(definition.services, start=1):
-        services.append({"service_code": s.code, "prefix": s.prefix, "core": s.core,
+        services.append({"service_code": s.code, "service_key": order, "prefix": s.prefix, "core": s.core,
                          "applies_to": str(s.applies_to), "sort_order": order,
                          "items": len(s.items), "indicators": len(s.indicators),
                          **_texts("name", s.name)})
@@ -77,7 +79,8 @@ def study_frames(definition: Definition, geography: Geography) -> dict[str, dict
             if s.applies_to.matches(m):
                 applies.append({"municipality_code": m.code, "service_code": s.code})
         for i, item in enumerate(s.items, start=1):
-            items.append({"item_code": item.code, "service_code": s.code, "weight": item.weight,
+            items.append({"item_code": item.code, "item_key": len(items) + 1,
+                          "service_code": s.code, "weight": item.weight,
                           "sort_order": order * 100 + i, **_texts("text", item.text)})
         for i, ind in enumerate(s.indicators, start=1):
             indicators.append({
