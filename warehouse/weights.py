@@ -29,6 +29,7 @@ import duckdb
 import numpy as np
 
 from aimak.errors import ScoringError
+from warehouse.models import fetch_columns
 
 RAKE_ITERATIONS = 200
 RAKE_TOLERANCE = 1e-10  # largest relative miss of any margin
@@ -181,22 +182,16 @@ def _runs(*keys: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), [*starts[1:].tolist(), n], strict=True))
 
 
-def _fetch(conn: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
-    """The query's columns as plain numpy arrays (NULL as None in text columns)."""
-    return {name: np.ma.filled(values, None) if np.ma.isMaskedArray(values) else values
-            for name, values in conn.execute(sql).fetchnumpy().items()}
-
-
 def build_weights(conn: duckdb.DuckDBPyConnection) -> None:
     """The python model ``fct_weights`` (and ``fct_weighting``): reads fct_interviews (the
     interviews used in the scores), dim_population and study_method. One pass over numpy arrays
     sorted by round x municipality (no data frame per municipality: at 200,000 interviews the
     pandas overhead, not the raking, was the cost)."""
     method = conn.execute("SELECT weight_trim_low, weight_trim_high FROM study_method").fetchone()
-    people = _fetch(conn, """
+    people = fetch_columns(conn, """
         SELECT submission_id, round, municipality_code, village_code, sex, age_group
         FROM fct_interviews WHERE used ORDER BY round, municipality_code, submission_id""")
-    population = _fetch(conn, """
+    population = fetch_columns(conn, """
         SELECT municipality_code, village_code, sex, age_group, adults FROM dim_population
         ORDER BY ALL""")
     pops = {population["municipality_code"][start]: slice(start, stop)
