@@ -109,10 +109,11 @@ def run_seed(seed: int, definition, geography, plan, out: Path, keep_straight_li
     seconds = time.perf_counter() - began
     cursor = conn.execute("""
         SELECT g.*, u.p_raw, u.n_raw FROM gap_scores g
-        LEFT JOIN (SELECT i.municipality_code, a.service_code,
+        LEFT JOIN (SELECT i.municipality_code, s.service_code,
                           avg(CASE WHEN a.satisfied THEN 1.0 ELSE 0.0 END) AS p_raw,
                           count(DISTINCT a.submission_id) AS n_raw
                    FROM stg_item_answers a JOIN fct_interviews i USING (submission_id)
+                   JOIN dim_service s USING (service_key)
                    WHERE a.valid AND i.used GROUP BY ALL) u USING (municipality_code, service_code)
     """)
     names = [d[0] for d in cursor.description]

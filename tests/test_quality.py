@@ -400,9 +400,9 @@ def test_simulated_fieldwork__the_planted_faults_are_flagged_and_honest_intervie
     rows = conn.execute("""
         SELECT enumerator_code, list_contains(flags, 'straight_lining'),
                list_contains(flags, 'too_short'), list_contains(flags, 'gps_far'),
-               (SELECT count(*) FROM (SELECT DISTINCT service_code FROM stg_item_answers a
+               (SELECT count(*) FROM (SELECT DISTINCT service_key FROM stg_item_answers a
                                       WHERE a.submission_id = i.submission_id AND a.valid
-                                      GROUP BY service_code HAVING count(*) >= 2))
+                                      GROUP BY service_key HAVING count(*) >= 2))
         FROM fct_interviews i WHERE consent = 'yes'""").fetchall()
     liner_rows = [r for r in rows if r[0] in liner]
     honest = [r for r in rows if r[0] not in liner]

@@ -265,9 +265,10 @@ def larger(study):
                             flag_below=2, villages="strata")
     conn = scored(definition, geography({"L": pop}), citizen)
     frame = conn.execute("""
-        SELECT w.submission_id, w.village_code, w.weight, a.item_code, a.code, a.valid,
+        SELECT w.submission_id, w.village_code, w.weight, d.item_code, a.code, a.valid,
                a.satisfied, a.score
-        FROM fct_weights w LEFT JOIN stg_item_answers a USING (submission_id)""").df()
+        FROM fct_weights w LEFT JOIN stg_item_answers a USING (submission_id)
+        LEFT JOIN dim_item d USING (item_key)""").df()
     return conn, frame
 
 

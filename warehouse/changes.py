@@ -41,7 +41,8 @@ import math
 
 import duckdb
 import numpy as np
-import pandas as pd
+
+from warehouse.models import Columns, fetch_columns
 
 NEWCOMBE, NORMAL_DIFFERENCE = "newcombe_hybrid_score", "normal_difference"
 BISECTION_STEPS = 64  # z to within Z_MAX / 2^64, far below any printed digit
@@ -174,11 +175,11 @@ def effective_base(p: np.ndarray, n: np.ndarray, variance: np.ndarray) -> np.nda
     return np.where(informative, p * (1 - p) / np.where(informative, v, 1.0), n)
 
 
-def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
-    return pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
+def _col(columns: Columns, name: str) -> np.ndarray:
+    return columns[name].astype(float)
 
 
-def _top2box_change(pairs: pd.DataFrame, z: float) -> dict[str, np.ndarray]:
+def _top2box_change(pairs: Columns, z: float) -> dict[str, np.ndarray]:
     pb, pa = _col(pairs, "satisfaction_top2box_b") / 100, _col(pairs, "satisfaction_top2box_a") / 100
     base_b = effective_base(pb, _col(pairs, "n_b"), _col(pairs, "variance_p_b"))
     base_a = effective_base(pa, _col(pairs, "n_a"), _col(pairs, "variance_p_a"))
@@ -191,7 +192,7 @@ def _top2box_change(pairs: pd.DataFrame, z: float) -> dict[str, np.ndarray]:
             "p": newcombe_p_value(*args), "base_b": base_b, "base_a": base_a}
 
 
-def _mean_index_change(pairs: pd.DataFrame, z: float) -> dict[str, np.ndarray]:
+def _mean_index_change(pairs: Columns, z: float) -> dict[str, np.ndarray]:
     # standard errors in index points: index = (mean score - 1) / 4 x 100
     se = 25 * np.sqrt(_col(pairs, "variance_mean_score_b") + _col(pairs, "variance_mean_score_a"))
     d = _col(pairs, "satisfaction_mean_index_a") - _col(pairs, "satisfaction_mean_index_b")
@@ -204,10 +205,10 @@ def _mean_index_change(pairs: pd.DataFrame, z: float) -> dict[str, np.ndarray]:
             "base_b": nothing, "base_a": nothing}
 
 
-def compare(pairs: pd.DataFrame, z: float, alpha: float, headline: str) -> pd.DataFrame:
+def compare(pairs: Columns, z: float, alpha: float, headline: str) -> Columns:
     """The ``gap_changes`` rows of the cell pairs from :data:`PAIRS_SQL` (see the module
     docstring): ``z`` the quantile of the confidence level, ``alpha`` 1 - that level."""
-    suppressed = pairs.suppressed_b.astype(bool).to_numpy() | pairs.suppressed_a.astype(bool).to_numpy()
+    suppressed = pairs["suppressed_b"].astype(bool) | pairs["suppressed_a"].astype(bool)
     if headline == "mean_index":
         s, method = _mean_index_change(pairs, z), NORMAL_DIFFERENCE
     else:
@@ -215,20 +216,23 @@ def compare(pairs: pd.DataFrame, z: float, alpha: float, headline: str) -> pd.Da
     compared = s["ok"] & ~suppressed
     kept = np.where(compared, 1.0, np.nan)  # blanks what was not compared
     p_value = s["p"] * kept
-    adjusted = np.full(len(pairs), np.nan)
-    for rows in pairs.groupby(["round_before", "round_after"], sort=False).indices.values():
+    adjusted = np.full(len(p_value), np.nan)
+    comparisons: dict[tuple[str, str], list[int]] = {}
+    for row, key in enumerate(zip(pairs["round_before"], pairs["round_after"], strict=True)):
+        comparisons.setdefault(key, []).append(row)
+    for rows in comparisons.values():
         adjusted[rows] = benjamini_hochberg(p_value[rows])
     significant = compared & (np.nan_to_num(adjusted, nan=1.0) <= alpha)
     effectiveness_change = _col(pairs, "effectiveness_a") - _col(pairs, "effectiveness_b")
-    out = pd.DataFrame({
-        "round_before": pairs.round_before, "round_after": pairs.round_after,
-        "municipality_code": pairs.municipality_code, "service_code": pairs.service_code,
-        "n_before": pairs.n_b, "n_after": pairs.n_a,
+    return {
+        "round_before": pairs["round_before"], "round_after": pairs["round_after"],
+        "municipality_code": pairs["municipality_code"], "service_code": pairs["service_code"],
+        "n_before": pairs["n_b"], "n_after": pairs["n_a"],
         "effective_n_before": s["base_b"] * kept, "effective_n_after": s["base_a"] * kept,
         "suppressed": suppressed,
-        "unreliable": pairs.unreliable_b.astype(bool).to_numpy()
-        | pairs.unreliable_a.astype(bool).to_numpy(),
-        "satisfaction_before": pairs.satisfaction_b, "satisfaction_after": pairs.satisfaction_a,
+        "unreliable": pairs["unreliable_b"].astype(bool) | pairs["unreliable_a"].astype(bool),
+        "satisfaction_before": pairs["satisfaction_b"],
+        "satisfaction_after": pairs["satisfaction_a"],
         "satisfaction_change": s["change"] * kept,
         "satisfaction_change_ci_low": s["low"] * kept,
         "satisfaction_change_ci_high": s["high"] * kept,
@@ -237,14 +241,14 @@ def compare(pairs: pd.DataFrame, z: float, alpha: float, headline: str) -> pd.Da
         "satisfaction_change_status": np.select(
             [~compared, significant & (s["change"] > 0), significant & (s["change"] < 0)],
             [None, "improved", "worsened"], "no_significant_change"),
-        "effectiveness_before": pairs.effectiveness_b, "effectiveness_after": pairs.effectiveness_a,
+        "effectiveness_before": pairs["effectiveness_b"],
+        "effectiveness_after": pairs["effectiveness_a"],
         "effectiveness_change": effectiveness_change,
-        "gap_before": pairs.gap_b, "gap_after": pairs.gap_a,
+        "gap_before": pairs["gap_b"], "gap_after": pairs["gap_a"],
         "gap_change": np.where(suppressed, np.nan, _col(pairs, "gap_a") - _col(pairs, "gap_b")),
-        "gap_status_before": pairs.gap_status_b, "gap_status_after": pairs.gap_status_a,
-        "quadrant_before": pairs.quadrant_b, "quadrant_after": pairs.quadrant_a,
-    })
-    return out
+        "gap_status_before": pairs["gap_status_b"], "gap_status_after": pairs["gap_status_a"],
+        "quadrant_before": pairs["quadrant_b"], "quadrant_after": pairs["quadrant_a"],
+    }
 
 
 def build_gap_changes(conn: duckdb.DuckDBPyConnection) -> None:
@@ -253,7 +257,7 @@ def build_gap_changes(conn: duckdb.DuckDBPyConnection) -> None:
     z, level, headline = conn.execute(
         "SELECT z, confidence_level, headline_satisfaction FROM study_method").fetchone()
     conn.execute(f"CREATE OR REPLACE TABLE dim_round AS {ROUNDS_SQL}")
-    changes = compare(conn.execute(PAIRS_SQL).df(), float(z), 1 - float(level), headline)
+    changes = compare(fetch_columns(conn, PAIRS_SQL), float(z), 1 - float(level), headline)
     conn.register("_gap_changes_frame", changes)
     typed = ", ".join(f"CAST({name} AS {kind}) AS {name}" for name, kind in COLUMNS.items())
     conn.execute(f"CREATE OR REPLACE TABLE gap_changes AS SELECT {typed} FROM _gap_changes_frame")

@@ -46,6 +46,8 @@ COMMON = {
     "theme_code": "Theme code from the focus-group codebook.",
     "session_date": "Date of the focus-group session.",
     "sort_order": "Order in the study definition.",
+    "service_key": "Integer key of the service (1, 2, ... in the study definition's order).",
+    "item_key": "Integer key of the item (1, 2, ... in the study definition's order).",
     "adults": "Adult population (geography.csv).",
 }
 for _lang, _name in (("ru", "Russian"), ("ky", "Kyrgyz"), ("en", "English")):
@@ -211,12 +213,12 @@ DIMENSIONS = [
     Spec("dim_population", "Adults by village x sex x age group (the weighting margins).", """
          village_code:t municipality_code:t sex:t age_group:t adults:i"""),
     Spec("dim_service", "Local services of the study definition.", """
-         service_code:t prefix:t core:b applies_to:t sort_order:i items:i indicators:i name_ru:t
+         service_code:t service_key:i prefix:t core:b applies_to:t sort_order:i items:i indicators:i name_ru:t
          name_ky:t name_en:t""", indexes=("service_code",)),
     Spec("dim_service_municipality", "Which services apply in which municipality.", """
          municipality_code:t service_code:t""", indexes=("municipality_code service_code",)),
     Spec("dim_item", "Satisfaction items (questions) of each service.", """
-         item_code:t service_code:t weight:i sort_order:i text_ru:t text_ky:t text_en:t""",
+         item_code:t item_key:i service_code:t weight:i sort_order:i text_ru:t text_ky:t text_en:t""",
          indexes=("service_code",)),
     Spec("dim_indicator", "Effectiveness indicators of each service, with floor, target and "
          "weight.", """

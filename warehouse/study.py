@@ -1,7 +1,9 @@
 """The study definition and geography as warehouse tables, so marts join on codes.
 
 ``dim_municipality``, ``dim_village``, ``dim_population`` (adults by village × sex × age group),
-``dim_service``, ``dim_service_municipality`` (which services apply where), ``dim_item``,
+``dim_service``, ``dim_service_municipality`` (which services apply where), ``dim_item``
+(services and items with a small integer key each besides their code, which the 3.4 million item
+answers at 200,000 interviews carry instead of the text),
 ``dim_indicator``, ``dim_scale`` (every answer code with its labels and whether it is left out
 of the base), ``dim_enumerator``, ``plan_quota`` (the sample plan's interviews per village and
 sex × age group), ``plan_focus_groups`` (sessions per municipality by group type) and ``study_method`` (one row: every scoring setting of ``method:`` and
@@ -15,7 +17,7 @@ from dataclasses import asdict
 from statistics import NormalDist
 
 import duckdb
-import pandas as pd
+import numpy as np
 
 from forms.definition import QUALITY_RULES, Definition, Geography
 from forms.sample_plan import plan_sample
@@ -27,8 +29,31 @@ def _texts(prefix: str, text) -> dict[str, str]:
     return {f"{prefix}_{lang}": text.get(lang) for lang in LANGS}
 
 
-def study_frames(definition: Definition, geography: Geography) -> dict[str, pd.DataFrame]:
-    """Every dimension table as a data frame (plain data, easy to test)."""
+def _column(values: list) -> np.ndarray:
+    """One column as the numpy array DuckDB scans, typed as a data frame would type it: booleans,
+    integers (floats when some are missing), floats, else objects (text, lists, None)."""
+    present = [v for v in values if v is not None]
+    missing = len(present) < len(values)
+    if present and not missing and all(isinstance(v, bool) for v in present):
+        return np.array(values, dtype=bool)
+    if present and not any(isinstance(v, bool) for v in present) \
+            and all(isinstance(v, int | float) for v in present):
+        if not missing and all(isinstance(v, int) for v in present):
+            return np.array(values, dtype=np.int64)
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
+    column = np.empty(len(values), dtype=object)
+    column[:] = values  # element by element: a list stays one value
+    return column
+
+
+def _table(rows: list[dict], columns: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Rows (dicts with the same keys) as columns DuckDB can scan without pandas."""
+    names = columns or (list(rows[0]) if rows else [])
+    return {name: _column([row[name] for row in rows]) for name in names}
+
+
+def study_frames(definition: Definition, geography: Geography) -> dict[str, dict[str, np.ndarray]]:
+    """Every dimension table as columns (name -> numpy array; plain data, easy to test)."""
     method = definition.method
     municipalities, villages, population = [], [], []
     for m in geography.municipalities.values():
@@ -46,7 +71,7 @@ def study_frames(definition: Definition, geography: Geography) -> dict[str, pd.D
                                    "sex": sex, "age_group": group, "adults": adults})
     services, applies, items, indicators = [], [], [], []
     for order, s in enumerate(definition.services, start=1):
-        services.append({"service_code": s.code, "prefix": s.prefix, "core": s.core,
+        services.append({"service_code": s.code, "service_key": order, "prefix": s.prefix, "core": s.core,
                          "applies_to": str(s.applies_to), "sort_order": order,
                          "items": len(s.items), "indicators": len(s.indicators),
                          **_texts("name", s.name)})
@@ -54,7 +79,8 @@ def study_frames(definition: Definition, geography: Geography) -> dict[str, pd.D
             if s.applies_to.matches(m):
                 applies.append({"municipality_code": m.code, "service_code": s.code})
         for i, item in enumerate(s.items, start=1):
-            items.append({"item_code": item.code, "service_code": s.code, "weight": item.weight,
+            items.append({"item_code": item.code, "item_key": len(items) + 1,
+                          "service_code": s.code, "weight": item.weight,
                           "sort_order": order * 100 + i, **_texts("text", item.text)})
         for i, ind in enumerate(s.indicators, start=1):
             indicators.append({
@@ -92,21 +118,21 @@ def study_frames(definition: Definition, geography: Geography) -> dict[str, pd.D
         **{k: v for k, v in asdict(quality).items() if k != "exclude"},
     }
     return {
-        "dim_municipality": pd.DataFrame(municipalities),
-        "dim_village": pd.DataFrame(villages),
-        "dim_population": pd.DataFrame(population),
-        "dim_service": pd.DataFrame(services),
-        "dim_service_municipality": pd.DataFrame(applies),
-        "dim_item": pd.DataFrame(items),
-        "dim_indicator": pd.DataFrame(indicators),
-        "dim_scale": pd.DataFrame(scales),
-        "dim_enumerator": pd.DataFrame(enumerators),
-        "plan_quota": pd.DataFrame(quota),
-        "plan_focus_groups": pd.DataFrame(
+        "dim_municipality": _table(municipalities),
+        "dim_village": _table(villages),
+        "dim_population": _table(population),
+        "dim_service": _table(services),
+        "dim_service_municipality": _table(applies),
+        "dim_item": _table(items),
+        "dim_indicator": _table(indicators),
+        "dim_scale": _table(scales),
+        "dim_enumerator": _table(enumerators),
+        "plan_quota": _table(quota),
+        "plan_focus_groups": _table(
             [{"group_type": group, "sessions": n}
              for group, n in definition.sample_plan.focus_groups.items()],
-            columns=["group_type", "sessions"]),
-        "study_method": pd.DataFrame([settings]),
+            ["group_type", "sessions"]),
+        "study_method": _table([settings]),
     }
 
 

@@ -27,14 +27,18 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
-import pandas as pd
 
 from aimak.errors import ScoringError
+from warehouse.models import fetch_columns
 
 RAKE_ITERATIONS = 200
 RAKE_TOLERANCE = 1e-10  # largest relative miss of any margin
 TRIM_SWEEPS = 2000  # raking sweeps with the trim bounds applied after each (cheap: O(n) each)
 STALLED = 50  # sweeps without a smaller miss after which bounded raking gives up (infeasible)
+SUMMARY_COLUMNS = {  # fct_weighting's columns and their types
+    "round": object, "municipality_code": object, "interviews": np.int64, "scheme": object,
+    "iterations": np.int64, "converged": bool, "trimmed": np.int64, "within_trim_bounds": bool,
+    "weight_sum": float, "design_effect_weighting": float, "weighting_efficiency": float}
 
 
 @dataclass(frozen=True)
@@ -178,22 +182,16 @@ def _runs(*keys: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), [*starts[1:].tolist(), n], strict=True))
 
 
-def _fetch(conn: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
-    """The query's columns as plain numpy arrays (NULL as None in text columns)."""
-    return {name: np.ma.filled(values, None) if np.ma.isMaskedArray(values) else values
-            for name, values in conn.execute(sql).fetchnumpy().items()}
-
-
 def build_weights(conn: duckdb.DuckDBPyConnection) -> None:
     """The python model ``fct_weights`` (and ``fct_weighting``): reads fct_interviews (the
     interviews used in the scores), dim_population and study_method. One pass over numpy arrays
     sorted by round x municipality (no data frame per municipality: at 200,000 interviews the
     pandas overhead, not the raking, was the cost)."""
     method = conn.execute("SELECT weight_trim_low, weight_trim_high FROM study_method").fetchone()
-    people = _fetch(conn, """
+    people = fetch_columns(conn, """
         SELECT submission_id, round, municipality_code, village_code, sex, age_group
         FROM fct_interviews WHERE used ORDER BY round, municipality_code, submission_id""")
-    population = _fetch(conn, """
+    population = fetch_columns(conn, """
         SELECT municipality_code, village_code, sex, age_group, adults FROM dim_population
         ORDER BY ALL""")
     pops = {population["municipality_code"][start]: slice(start, stop)
@@ -224,17 +222,17 @@ def build_weights(conn: duckdb.DuckDBPyConnection) -> None:
                         "trimmed": result.trimmed, "within_trim_bounds": result.within_trim_bounds,
                         "weight_sum": float(result.weights.sum()),
                         "design_effect_weighting": 1 + cv2, "weighting_efficiency": 1 / (1 + cv2)})
-    weights_frame = pd.DataFrame({
-        "submission_id": pd.Series(people["submission_id"], dtype="int64"),
-        "round": pd.Series(people["round"], dtype="str"),
-        "municipality_code": pd.Series(people["municipality_code"], dtype="str"),
-        "village_code": pd.Series(people["village_code"], dtype="str"),
+    weights_table = {
+        "submission_id": people["submission_id"].astype(np.int64),
+        "round": people["round"].astype(object),
+        "municipality_code": people["municipality_code"].astype(object),
+        "village_code": people["village_code"].astype(object),
         "base_weight": np.concatenate(base_weights) if base_weights else np.zeros(0),
-        "weight": np.concatenate(weights) if weights else np.zeros(0)})
-    summary_frame = pd.DataFrame(summary, columns=[
-        "round", "municipality_code", "interviews", "scheme", "iterations", "converged", "trimmed",
-        "within_trim_bounds", "weight_sum", "design_effect_weighting", "weighting_efficiency"])
-    for name, frame in (("fct_weights", weights_frame), ("fct_weighting", summary_frame)):
-        conn.register("_weights_frame", frame)
+        "weight": np.concatenate(weights) if weights else np.zeros(0)}
+    summary_table = {name: np.array([row[name] for row in summary], dtype=kind)
+                     for name, kind in SUMMARY_COLUMNS.items()}
+    # numpy arrays, which DuckDB scans as they are (no data frame: pandas took 0.3 s to import)
+    for name, table in (("fct_weights", weights_table), ("fct_weighting", summary_table)):
+        conn.register("_weights_frame", table)
         conn.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _weights_frame")
         conn.unregister("_weights_frame")

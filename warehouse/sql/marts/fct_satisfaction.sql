@@ -33,7 +33,7 @@
 -- sigma_z^2 = sum_i w_i z_i^2 / W = W * sum_i u_i^2 / w_i; for a single item p (1 - p) / (n - 1).
 -- An unweighted simple random sample has deff 1.
 WITH items AS (
-    SELECT s.*, d.weight / sum(d.weight) OVER (PARTITION BY s.round, s.municipality_code,
+    SELECT s.*, d.item_key, d.weight / sum(d.weight) OVER (PARTITION BY s.round, s.municipality_code,
                                                 s.service_code) AS a
     FROM fct_item_scores s JOIN dim_item d USING (item_code, service_code)
 ),
@@ -44,15 +44,15 @@ WITH items AS (
 -- on tables made in this transaction, without statistics, it may otherwise join the interviews
 -- with the items (30 rows per interview) and spill that to disk.
 respondents AS (
-    SELECT w.submission_id, a.service_code, any_value(w.weight) AS weight,
+    SELECT w.submission_id, a.service_key, any_value(w.weight) AS weight,
            sum(i.a * w.weight * (a.satisfied::INTEGER - i.top_box_share) / i.weight_sum) AS u_top,
            sum(i.a * w.weight * (a.score - i.mean_score) / i.weight_sum) AS u_mean
     FROM stg_item_answers a
     JOIN fct_weights w USING (submission_id)
     LEFT JOIN items i ON i.round = w.round AND i.municipality_code = w.municipality_code
-                     AND i.service_code = a.service_code AND i.item_code = a.item_code
+                     AND i.item_key = a.item_key
     WHERE a.valid
-    GROUP BY w.submission_id, a.service_code
+    GROUP BY w.submission_id, a.service_key
 ),
 villages AS (  -- every village with an interview used in the scores: the strata
     SELECT round, municipality_code, village_code, count(*) AS interviews
@@ -69,7 +69,7 @@ design AS (
 -- the sums per village (strata or clusters); summed over the villages, the cell's n, weight sum
 -- and sum of u^2 / w for the SRS variance
 by_village AS (
-    SELECT w.round, w.municipality_code, r.service_code, w.village_code, v.interviews,
+    SELECT w.round, w.municipality_code, r.service_key, w.village_code, v.interviews,
            sum(r.u_top) AS s_top, sum(r.u_top * r.u_top) AS ss_top,
            sum(r.u_mean) AS s_mean, sum(r.u_mean * r.u_mean) AS ss_mean,
            count(*) AS n, sum(r.weight) AS weight_sum,
@@ -91,7 +91,7 @@ variance AS (
            sum(s_mean * s_mean) AS between_mean,
            CAST(sum(n) AS BIGINT) AS n, sum(weight_sum) AS weight_sum, sum(su_top) AS su_top,
            sum(su_mean) AS su_mean
-    FROM by_village GROUP BY ALL
+    FROM by_village JOIN dim_service USING (service_key) GROUP BY ALL
 ),
 estimates AS (
     SELECT round, municipality_code, service_code,

@@ -73,9 +73,9 @@ too_short AS (
 ),
 blocks AS (
     -- the service blocks with two or more valid answers, and whether one code runs through them
-    SELECT submission_id, service_code, min(code) = max(code) AS straight, min(code) AS code
+    SELECT submission_id, service_key, min(code) = max(code) AS straight, min(code) AS code
     FROM stg_item_answers
-    GROUP BY submission_id, service_code
+    GROUP BY submission_id, service_key
     HAVING count(*) FILTER (WHERE valid) >= 2
 ),
 block_counts AS (
@@ -94,11 +94,11 @@ straight_lining AS (
     SELECT l.submission_id, 'straight_lining',
            format('{} of {} service blocks answered with one code throughout: {}',
                   any_value(l.straight), any_value(l.counted),
-                  string_agg(b.service_code || ' ' || b.code, ', ' ORDER BY s.sort_order)),
+                  string_agg(s.service_code || ' ' || b.code, ', ' ORDER BY s.sort_order)),
            any_value(l.straight) / any_value(l.counted), any_value(l.straight_lining_share)
     FROM straight_lined l
     JOIN blocks b ON b.submission_id = l.submission_id AND b.straight
-    JOIN dim_service s USING (service_code)
+    JOIN dim_service s USING (service_key)
     GROUP BY l.submission_id
 ),
 gps_missing AS (
@@ -151,11 +151,9 @@ interviewers AS (
     WHERE i.consent = 'yes'
 ),
 item_answers AS (
-    SELECT i.g, i.rv, a.submission_id, d.k, a.score
+    SELECT i.g, i.rv, a.submission_id, a.item_key AS k, a.score
     FROM stg_item_answers a
     JOIN interviewers i USING (submission_id)
-    JOIN (SELECT item_code, row_number() OVER (ORDER BY item_code) AS k FROM dim_item) d
-        USING (item_code)
     WHERE a.valid
 ),
 by_enumerator AS (
