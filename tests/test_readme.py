@@ -15,7 +15,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 # the project's own top-level folders: a path starting with one of them names a file we ship
 PROJECT_DIRS = ("forms", "etl", "warehouse", "flows", "fieldsim", "aimak", "bench", "docs", "tests",
                 "reports", ".ci")
-GENERATED = ("forms/xlsform/",)  # written by 'aimak forms build', not kept in git
+GENERATED = ("forms/xlsform/",)  # written by `aimak forms build`: names there may not exist yet
 
 
 def _code_spans(text: str) -> list[str]:
