@@ -88,10 +88,7 @@ def load_settings(
         attachments=_switch(values.get("aimak_attachments", "0"),
                             "AIMAK_ATTACHMENTS (or aimak_attachments in aimak.toml)"),
     )
-    settings = replace(settings, **{key: value for key, value in overrides.items()
-                                    if value is not None})
-    _check(settings)
-    return settings
+    return settings.with_overrides(**overrides)
 
 
 def _read_toml(path: Path) -> dict[str, str]:
@@ -124,7 +121,8 @@ def _check(settings: Settings) -> None:
     check_server_url(settings.kobo_url, "KOBO_URL")
     if settings.lang not in LANGUAGES:
         raise ConfigError(
-            f"AIMAK_LANG is {settings.lang!r}; set it to one of {', '.join(LANGUAGES)}."
+            f"the language {settings.lang!r} (AIMAK_LANG or --lang) is not one of "
+            f"{', '.join(LANGUAGES)}: set it to ru, ky or en."
         )
     _check_warehouse(Path(settings.warehouse))
 

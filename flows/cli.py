@@ -75,12 +75,14 @@ OutOption = Annotated[Path | None, typer.Option(
     "are ever replaced.")]
 
 
-def _settings(warehouse: Path | None = None, token: bool = True) -> Settings:
-    """The settings, checked now (a bad KOBO_URL, warehouse path or missing token fails here,
-    in a fraction of a second, before any stage or Prefect starts)."""
+def _settings(warehouse: Path | None = None, token: bool = True, *, out: Path | None = None,
+              lang: str | None = None) -> Settings:
+    """The settings with the command's options applied, checked now (a bad KOBO_URL, warehouse
+    path, language or a missing token fails here, in a fraction of a second, before any stage or
+    Prefect starts)."""
     from aimak.settings import load_settings
 
-    settings = load_settings(warehouse=warehouse)
+    settings = load_settings(warehouse=warehouse, out=out, lang=lang)
     if token:
         settings.require_token()
     return settings
@@ -221,11 +223,10 @@ def plan(
     """
     from flows.reporting import plan as write_plan
 
-    settings = _settings(token=False)
+    settings = _settings(token=False, out=out, lang=lang)
     first = _date(start, "--start") if start else None
     off = [_date(day, "--day-off") for day in day_off or []]
-    typer.echo(write_plan(definition, geography, out or settings.out, lang or settings.lang,
-                          first, off).summary())
+    typer.echo(write_plan(settings, definition, geography, first, off).summary())
 
 
 @app.command("report")
@@ -251,22 +252,20 @@ def report(
 
     Example: aimak report --lang ky --out out/r2026
     """
-    settings = _settings(warehouse, token=False)  # before the heavier imports below
+    settings = _settings(warehouse, token=False, out=out, lang=lang)  # before heavier imports
     from flows import runner
 
-    options = {"round_code": round_code, "out": str(out or settings.out),
-               "lang": lang or settings.lang, "include_personal": include_personal,
-               "docx": docx}
+    options = {"include_personal": include_personal, "docx": docx}
     if runner.runs_as_flow(prefect):
         from flows.report import report_flow
 
         result = runner.call_flow(report_flow, str(definition), str(geography),
-                                  str(settings.warehouse), **options)
+                                  str(settings.warehouse), round_code, str(settings.out),
+                                  settings.lang, **options)
     else:
         from flows.reporting import report as write_report
 
-        options["out"] = Path(options["out"])
-        result = write_report(settings, definition, geography, **options)
+        result = write_report(settings, definition, geography, round_code, **options)
     typer.echo(result.summary())
 
 
@@ -459,15 +458,14 @@ def run(
 
     Example: aimak run --lang ky
     """
-    settings = _settings(warehouse)  # before the heavier imports below
+    settings = _settings(warehouse, out=out, lang=lang)  # before the heavier imports below
     from flows import runner, stages
 
     stages.check_server(settings)  # a wrong URL or token fails before Prefect starts
     from flows.pipeline import run_flow
 
     result = runner.call_flow(run_flow, str(definition), str(geography), str(forms_dir),
-                              str(settings.warehouse), out=str(out or settings.out),
-                              lang=lang or settings.lang)
+                              str(settings.warehouse), out=str(settings.out), lang=settings.lang)
     typer.echo(result.summary())
 
 
@@ -487,8 +485,7 @@ def serve(
 
     Example: PREFECT_API_URL=http://127.0.0.1:4200/api aimak serve
     """
-    settings = _settings(warehouse)  # before the heavier imports below
-    settings = settings.with_overrides(out=out, lang=lang)
+    settings = _settings(warehouse, out=out, lang=lang)  # before the heavier imports below
     from flows import stages
     from flows.serve import require_prefect_api
 
@@ -522,7 +519,7 @@ def demo(
 
     Example: aimak demo --rounds 2
     """
-    settings = _settings(token=False)  # a bad AIMAK_LANG fails before Prefect starts
+    settings = _settings(token=False, lang=lang)  # a bad language fails before Prefect starts
     from flows import runner
     from flows.demo_folder import check_folder
 
@@ -531,8 +528,7 @@ def demo(
     interrupt.say_on_interrupt(interrupt.DEMO_MESSAGE)
     from flows.demo import demo_flow
 
-    result = runner.call_flow(demo_flow, str(out), respondents, seed, rounds,
-                              lang or settings.lang)
+    result = runner.call_flow(demo_flow, str(out), respondents, seed, rounds, settings.lang)
     typer.echo(result.summary())
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aimak.settings import Settings
+from aimak.errors import ConfigError
+from aimak.settings import Settings, load_settings
 from etl.kobo import KoboClient
 
 
@@ -37,6 +38,17 @@ class WarehouseInUse:
         """Call before the first connection: a file that is not there yet is a new warehouse."""
         path = Path(path)
         return cls(path.absolute(), not path.exists())
+
+    @classmethod
+    def existing(cls, path: Path, nothing_to: str, fix: str) -> WarehouseInUse:
+        """The warehouse at ``path``, which must exist: a stage that only reads what earlier
+        stages wrote (scores, reports, publishing) says so in one line instead of creating an
+        empty one."""
+        where = cls.at(path)
+        if where.new:
+            raise ConfigError(f"there is no warehouse at {path}: nothing to {nothing_to}. Fix: "
+                              f"{fix}")
+        return where
 
     def summary(self) -> str:
         if self.new:
@@ -69,3 +81,11 @@ def terminal_progress(enabled: bool | None = None) -> Iterator[Callable[[Any], N
                        rate=progress.rate)
 
         yield update
+
+
+def flow_settings(warehouse: str | None = None, out: str | None = None,
+                  lang: str | None = None) -> Settings:
+    """The settings inside a flow run, resolved once from the environment and ``aimak.toml`` with
+    the flow's parameters (paths as strings, so Prefect can show them) applied and checked."""
+    return load_settings(warehouse=Path(warehouse) if warehouse else None,
+                         out=Path(out) if out else None, lang=lang)

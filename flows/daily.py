@@ -14,16 +14,11 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from aimak.settings import Settings, load_settings
 from flows import reporting
 from flows.artifacts import leave_run_artifacts, link_files
+from flows.common import flow_settings
 from flows.pipeline import report, score
 from flows.run_summary import snapshot
-
-
-def _settings(warehouse: str | None, out: str | None, lang: str | None) -> Settings:
-    return load_settings(warehouse=Path(warehouse) if warehouse else None,
-                         out=Path(out) if out else None, lang=lang)
 
 
 @flow(name="aimak-evening")
@@ -31,7 +26,7 @@ def evening_flow(definition: str = "forms/indicators.yaml", geography: str = "fo
                  warehouse: str | None = None, out: str | None = None,
                  lang: str | None = None) -> reporting.ReportRun:
     """Score, then write the gap report, scorecards, fieldwork and clean-data workbooks."""
-    settings = _settings(warehouse, out, lang)
+    settings = flow_settings(warehouse, out, lang)
     before = snapshot(settings.warehouse)
     scored = score(settings, Path(definition), Path(geography))
     reported = report(settings, Path(definition), Path(geography))
@@ -45,7 +40,7 @@ def morning_flow(definition: str = "forms/indicators.yaml", geography: str = "fo
                  warehouse: str | None = None, out: str | None = None,
                  lang: str | None = None) -> Path:
     """Write the supervisors' fieldwork workbook (progress, quotas, enumerators, flags)."""
-    settings = _settings(warehouse, out, lang)
+    settings = flow_settings(warehouse, out, lang)
     path = reporting.fieldwork(settings, Path(definition), Path(geography))
     link_files([path], "fieldwork")
     get_run_logger().info(f"fieldwork workbook: {path}")

@@ -43,7 +43,8 @@ class DemoResult:
 
     @property
     def files(self) -> list[Path]:
-        return [self.plan.path, *self.runs[-1].reported.paths] if self.runs[-1].reported else []
+        reported = self.runs[-1].reported
+        return [self.plan.path, *(reported.paths if reported else [])]
 
     def summary(self) -> str:
         lines = [*self.plan.lines()]
@@ -80,7 +81,7 @@ def demo_flow(out: str = "out/demo", respondents: int | None = None, seed: int =
     reused = prepare_folder(folder, parameters)  # never deletes what the demo did not write
     logger = get_run_logger()
     settings = load_settings(warehouse=folder / "warehouse.duckdb", out=folder, lang=lang)
-    plan = reporting.plan(BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY, folder, settings.lang)
+    plan = reporting.plan(settings, BUNDLED_DEFINITION, BUNDLED_GEOGRAPHY)
     logger.info(plan.summary())
     fieldwork: dict[int, str] = {}
     runs: list[RunResult] = []
@@ -106,8 +107,7 @@ def demo_flow(out: str = "out/demo", respondents: int | None = None, seed: int =
                 fieldwork[len(runs)] = follow_up.summary()
                 logger.info(follow_up.summary())
             runs.append(run_stages(settings, follow / "indicators.yaml", BUNDLED_GEOGRAPHY,
-                                   follow / "forms"))
-            runs[-1].scored.round = FOLLOW_UP_ROUND  # the baseline's table was shown already
+                                   follow / "forms", round_code=FOLLOW_UP_ROUND))
         mark_finished(folder, parameters)
     return DemoResult(folder, plan, fieldwork, runs, gap_matrix(settings.warehouse), reused)
 

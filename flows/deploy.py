@@ -11,14 +11,14 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from aimak.settings import load_settings
 from flows import stages
+from flows.common import flow_settings
 
 
 @flow(name="aimak-deploy-forms")
 def deploy_forms_flow(forms_dir: str = "forms/xlsform", warehouse: str | None = None) -> stages.DeployRun:
     """Upload and deploy every form in ``forms_dir``; record deployed versions in the warehouse."""
-    settings = load_settings(warehouse=Path(warehouse) if warehouse else None)
+    settings = flow_settings(warehouse)
     result = stages.deploy(settings, Path(forms_dir))
     get_run_logger().info(result.summary())
     return result

@@ -20,9 +20,10 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from aimak.settings import Settings, load_settings
+from aimak.settings import Settings
 from flows import reporting, stages
 from flows.artifacts import leave_run_artifacts
+from flows.common import flow_settings
 from flows.run_summary import snapshot
 from forms.build import BuildResult, build_forms
 
@@ -63,8 +64,9 @@ def sync(settings: Settings, progress: bool | None) -> stages.SyncRun:
 
 
 @task(name="score", cache_policy=NO_CACHE)
-def score(settings: Settings, definition: Path, geography: Path) -> stages.ScoreRun:
-    return stages.score(settings, definition, geography)
+def score(settings: Settings, definition: Path, geography: Path,
+          round_code: str | None = None) -> stages.ScoreRun:
+    return stages.score(settings, definition, geography, round_code)
 
 
 @task(name="write reports", cache_policy=NO_CACHE)  # the workbooks and the Word study report
@@ -83,15 +85,14 @@ def run_flow(definition: str, geography: str, forms_dir: str, warehouse: str | N
              lang: str | None = None) -> RunResult:
     """Build → deploy → sync → score → reports (→ publish when AIMAK_PUBLISH_URL is set), then
     the run's artifacts."""
-    settings = load_settings(warehouse=Path(warehouse) if warehouse else None,
-                             out=Path(out) if out else None, lang=lang)
+    settings = flow_settings(warehouse, out, lang)
     return run_stages(settings, Path(definition), Path(geography), Path(forms_dir), progress)
 
 
 def run_stages(settings: Settings, definition: Path, geography: Path, forms_dir: Path,
-               progress: bool | None = None) -> RunResult:
+               progress: bool | None = None, round_code: str | None = None) -> RunResult:
     """The run's stages in a flow run, with ``settings`` resolved by the caller (the demo passes
-    its local server's)."""
+    its local server's); ``round_code`` limits the scores' printed table to that round."""
     logger = get_run_logger()
     built = build(definition, geography, forms_dir)
     deployed = deploy(settings, forms_dir)
@@ -100,7 +101,7 @@ def run_stages(settings: Settings, definition: Path, geography: Path, forms_dir:
     for line in synced.lines():
         logger.info(line)
     before = snapshot(settings.warehouse)
-    scored = score(settings, definition, geography)
+    scored = score(settings, definition, geography, round_code)
     if scored.scores.rounds:
         reported = report(settings, definition, geography)
         files, round_code, extra = reported.paths, reported.round, []

@@ -11,8 +11,8 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from pydantic import SecretStr
 
-from aimak.settings import load_settings
 from flows import stages
+from flows.common import flow_settings
 
 
 @flow(name="aimak-publish")
@@ -20,7 +20,7 @@ def publish_flow(to: SecretStr | None = None, round_code: str | None = None,
                  warehouse: str | None = None,
                  definition: str = "forms/indicators.yaml") -> stages.PublishRun:
     """Publish every scored round (or ``round_code``) to ``to`` or AIMAK_PUBLISH_URL."""
-    settings = load_settings(warehouse=Path(warehouse) if warehouse else None)
+    settings = flow_settings(warehouse)
     result = stages.publish(settings, Path(definition), to.get_secret_value() if to else None,
                             round_code)
     get_run_logger().info(result.summary())

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from aimak.settings import load_settings
 from flows import reporting
 from flows.artifacts import link_files
+from flows.common import flow_settings
 
 
 @flow(name="aimak-report")
@@ -18,9 +18,8 @@ def report_flow(definition: str = "forms/indicators.yaml", geography: str = "for
                 out: str | None = None, lang: str | None = None, include_personal: bool = False,
                 docx: bool = False) -> reporting.ReportRun:
     """Write the gap report, the scorecards, the fieldwork workbook and the clean data."""
-    settings = load_settings(warehouse=Path(warehouse) if warehouse else None)
+    settings = flow_settings(warehouse, out, lang)
     result = reporting.report(settings, Path(definition), Path(geography), round_code,
-                              Path(out) if out else None, lang,
                               include_personal=include_personal, docx=docx)
     link_files(result.paths, "report")
     get_run_logger().info(result.summary())

@@ -18,7 +18,9 @@ from pathlib import Path
 from aimak.errors import ConfigError
 from aimak.settings import Settings
 from flows.common import WarehouseInUse
-from reports.texts import LANGUAGES
+
+NO_WAREHOUSE_FIX = ("run 'aimak sync' and 'aimak score' first, or point AIMAK_WAREHOUSE (or "
+                    "--warehouse) at the warehouse they fill.")
 
 # --- the fieldwork plan -----------------------------------------------------------------------
 
@@ -40,19 +42,19 @@ class PlanRun:
         return "\n".join(self.lines())
 
 
-def plan(definition: Path, geography: Path, out: Path, lang: str = "ru",
-         start: dt.date | None = None, days_off: Iterable[dt.date] = ()) -> PlanRun:
+def plan(settings: Settings, definition: Path, geography: Path, start: dt.date | None = None,
+         days_off: Iterable[dt.date] = ()) -> PlanRun:
     """Lay out the round's fieldwork from the study definition alone and write
-    ``out/fieldwork_plan.xlsx`` in ``lang``. Work that does not fit the window is written all
-    the same (the plan shows it) and comes back as :attr:`PlanRun.problems`."""
+    ``fieldwork_plan.xlsx`` into the output folder in the settings' language. Work that does not
+    fit the window is written all the same (the plan shows it) and comes back as
+    :attr:`PlanRun.problems`."""
     from forms.build import load_study
     from forms.schedule import schedule_fieldwork
     from reports.plan import write_fieldwork_plan
 
-    _check_lang(lang)
     study, places = load_study(definition, geography)
     schedule = schedule_fieldwork(study, places, start=start, days_off=days_off)
-    path = write_fieldwork_plan(schedule, study, places, _out_dir(out), lang)
+    path = write_fieldwork_plan(schedule, study, places, _out_dir(settings.out), settings.lang)
     return PlanRun(path, schedule.start, schedule.last_day, schedule.problems)
 
 
@@ -89,12 +91,11 @@ class ReportRun:
 
 
 def report(settings: Settings, definition: Path, geography: Path, round_code: str | None = None,
-           out: Path | None = None, lang: str | None = None, *, include_personal: bool = False,
-           docx: bool = False) -> ReportRun:
-    """Write the round's workbooks (``round_code``, default the latest scored) into ``out``
-    (default: the AIMAK_OUT setting) in ``lang`` (default: AIMAK_LANG): the gap report, a scorecard
-    per municipality, the fieldwork workbook, the clean data of each study form (personal data
-    only with ``include_personal``) and, with ``docx``, the Word study report."""
+           *, include_personal: bool = False, docx: bool = False) -> ReportRun:
+    """Write the round's workbooks (``round_code``, default the latest scored) into the output
+    folder (AIMAK_OUT or --out) in the settings' language (AIMAK_LANG or --lang): the gap report,
+    a scorecard per municipality, the fieldwork workbook, the clean data of each study form
+    (personal data only with ``include_personal``) and, with ``docx``, the Word study report."""
     from forms.build import load_study
     from reports.data_export import write_data_workbooks
     from reports.fieldwork import write_fieldwork_workbook
@@ -103,14 +104,8 @@ def report(settings: Settings, definition: Path, geography: Path, round_code: st
     from reports.scorecard import write_scorecards
     from warehouse.db import connect
 
-    lang = lang or settings.lang
-    _check_lang(lang)
-    where = WarehouseInUse.at(settings.warehouse)
-    if where.new:
-        raise ConfigError(f"there is no warehouse at {settings.warehouse}: nothing to report. "
-                          "Fix: run 'aimak sync' and 'aimak score' first, or point "
-                          "AIMAK_WAREHOUSE (or --warehouse) at the warehouse they fill.")
-    folder = _out_dir(out or settings.out)
+    where = WarehouseInUse.existing(settings.warehouse, "report", NO_WAREHOUSE_FIX)
+    folder, lang = _out_dir(settings.out), settings.lang
     study, places = load_study(definition, geography)
     with connect(settings.warehouse, read_only=True) as conn:
         chosen = Marts(conn, lang, study).round(round_code).code
@@ -136,20 +131,11 @@ def fieldwork(settings: Settings, definition: Path, geography: Path,
     from reports.fieldwork import write_fieldwork_workbook
     from warehouse.db import connect
 
-    _check_lang(settings.lang)
-    if WarehouseInUse.at(settings.warehouse).new:
-        raise ConfigError(f"there is no warehouse at {settings.warehouse}: no fieldwork to "
-                          "report yet. Fix: run 'aimak sync' and 'aimak score' first.")
+    WarehouseInUse.existing(settings.warehouse, "report", NO_WAREHOUSE_FIX)
     study, _places = load_study(definition, geography)
     with connect(settings.warehouse, read_only=True) as conn:
         return write_fieldwork_workbook(conn, study, _out_dir(settings.out), lang=settings.lang,
                                         study_round=round_code)
-
-
-def _check_lang(lang: str) -> None:
-    if lang not in LANGUAGES:
-        raise ConfigError(f"--lang {lang!r} is not one of {', '.join(LANGUAGES)}. Fix: pass "
-                          "--lang ru, ky or en (or set AIMAK_LANG).")
 
 
 def _out_dir(out: Path) -> Path:

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.db import connect
+from warehouse.db import connect, table_exists
 
 REJECTED = "validation_status_not_approved"
 
@@ -40,17 +40,12 @@ def snapshot(warehouse: Path) -> Snapshot:
 
 def _snapshot(conn: duckdb.DuckDBPyConnection) -> Snapshot:
     statuses, flags = {}, frozenset()
-    if _exists(conn, "gap_scores"):
+    if table_exists(conn, "gap_scores"):
         statuses = {(r, m, s): status for r, m, s, status in conn.execute(
             "SELECT round, municipality_code, service_code, gap_status FROM gap_scores").fetchall()}
-    if _exists(conn, "quality_flags"):
+    if table_exists(conn, "quality_flags"):
         flags = frozenset(conn.execute("SELECT submission_id, rule FROM quality_flags").fetchall())
     return Snapshot(statuses, flags)
-
-
-def _exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
-                             [table]).fetchone()[0])
 
 
 def run_markdown(warehouse: Path, synced: Sequence[Any], before: Snapshot,
@@ -67,10 +62,10 @@ def run_markdown(warehouse: Path, synced: Sequence[Any], before: Snapshot,
         excluded = conn.execute(
             "SELECT reason, sum(excluded)::INT, sum(flagged)::INT FROM exclusions "
             "GROUP BY reason HAVING sum(flagged) > 0 ORDER BY 2 DESC, 1").fetchall() \
-            if _exists(conn, "exclusions") else []
+            if table_exists(conn, "exclusions") else []
         gaps = {(r, m, s): g for r, m, s, g in conn.execute(
             "SELECT round, municipality_code, service_code, gap FROM gap_scores").fetchall()} \
-            if _exists(conn, "gap_scores") else {}
+            if table_exists(conn, "gap_scores") else {}
     new_flags = sorted(Counter(rule for _id, rule in after.flags - before.flags).items())
     lines = ["# Aimak run", "", "## Submissions", ""]
     lines += ["| form | new | edited | deleted | quarantined | rejected (now) |",
@@ -99,7 +94,7 @@ def gap_matrix(warehouse: Path, round_code: str | None = None) -> list[dict[str,
     """The gap of every municipality × service of the round (default: the latest scored), one
     row per municipality: ``G status`` per service, ``*`` where suppressed."""
     with connect(warehouse, read_only=True) as conn:
-        if not _exists(conn, "gap_scores"):
+        if not table_exists(conn, "gap_scores"):
             return []
         if round_code is None:
             row = conn.execute("SELECT round FROM dim_round ORDER BY position DESC NULLS LAST, round DESC "

@@ -7,15 +7,15 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from aimak.settings import load_settings
 from flows import stages
+from flows.common import flow_settings
 
 
 @flow(name="aimak-score")
 def score_flow(definition: str = "forms/indicators.yaml", geography: str = "forms/geography.csv",
                warehouse: str | None = None, round_code: str | None = None) -> stages.ScoreRun:
     """Rebuild gap scores, round changes, fieldwork progress, quality flags and focus-group marts."""
-    settings = load_settings(warehouse=Path(warehouse) if warehouse else None)
+    settings = flow_settings(warehouse)
     result = stages.score(settings, Path(definition), Path(geography), round_code)
     get_run_logger().info(result.summary())
     return result

@@ -200,11 +200,9 @@ def score(settings: Settings, definition: Path, geography: Path,
     from forms.build import load_study
     from warehouse.scoring import score as score_warehouse
 
-    where = WarehouseInUse.at(settings.warehouse)
-    if where.new:
-        raise ConfigError(f"there is no warehouse at {settings.warehouse}: nothing to score. Fix: "
-                          "run 'aimak sync' first, or point AIMAK_WAREHOUSE (or --warehouse) at "
-                          "the warehouse the sync fills.")
+    where = WarehouseInUse.existing(
+        settings.warehouse, "score", "run 'aimak sync' first, or point AIMAK_WAREHOUSE (or "
+        "--warehouse) at the warehouse the sync fills.")
     study, places = load_study(definition, geography)
     with connect(settings.warehouse) as conn:
         result = score_warehouse(conn, study, places)
@@ -245,10 +243,9 @@ def publish(settings: Settings, definition: Path, to: str | None = None,
         raise ConfigError("no database to publish to. Fix: pass --to URL or set AIMAK_PUBLISH_URL "
                           "(e.g. postgresql://user:password@host:5432/database, or "
                           "sqlite:///out/marts.db).")
-    where = WarehouseInUse.at(settings.warehouse)
-    if where.new:
-        raise ConfigError(f"there is no warehouse at {settings.warehouse}: nothing to publish. "
-                          "Fix: point AIMAK_WAREHOUSE (or --warehouse) at a scored warehouse.")
+    where = WarehouseInUse.existing(
+        settings.warehouse, "publish", "point AIMAK_WAREHOUSE (or --warehouse) at a scored "
+        "warehouse.")
     study = load_definition(definition)
     with connect(settings.warehouse, read_only=True) as conn:
         try:  # the data dictionary's English texts become the column comments

@@ -141,7 +141,7 @@ class GapReport:
         cells = self.marts.cells(code)
         places = self.marts.municipalities(code)
         scores = {s.municipality_code: s for s in self.marts.municipality_scores(code)}
-        drafts = recommendations_for(self.marts, code)
+        drafts = recommendations_for(self.marts, code, cells)
         write_summary(self, self.book.sheet(SHEETS["summary"].get(self.lang)), places, cells,
                       list(scores.values()))
         by_place: dict[str, list[Cell]] = defaultdict(list)

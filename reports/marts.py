@@ -42,6 +42,7 @@ from reports.mart_rows import (
     Theme,
 )
 from reports.texts import LANGUAGES
+from warehouse.db import table_exists
 
 R = TypeVar("R")
 
@@ -60,17 +61,13 @@ class Marts:
             raise ReportError(f"language {lang!r} is not one of {', '.join(LANGUAGES)}. Fix: pass "
                               "--lang ru, ky or en (or set AIMAK_LANG).")
         self.conn, self.lang, self.definition = conn, lang, definition
-        if not self._exists("gap_scores") or not self._exists("dim_round"):
+        if not table_exists(self.conn, "gap_scores") or not table_exists(self.conn, "dim_round"):
             raise ReportError("the warehouse has no gap scores yet: nothing to report. Fix: run "
                               "'aimak score' (after 'aimak sync') first.")
         self._labels: dict[tuple[str, str], str] | None = None
+        self._method: Method | None = None
 
     # --- plumbing ----------------------------------------------------------------------------
-
-    def _exists(self, table: str) -> bool:
-        return bool(self.conn.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
-            [table]).fetchone()[0])
 
     def _fetch(self, kind: type[R], sql: str, params: Sequence[Any] = ()) -> list[R]:
         """Rows of ``sql`` as ``kind`` (a dataclass), fields taken by column name; ``{lang}`` in
@@ -129,12 +126,15 @@ class Marts:
         return next((r for r in self.rounds() if row and r.code == row[0]), None)
 
     def method(self) -> Method:
-        return self._fetch(Method, "SELECT * FROM study_method")[0]
+        """The study's method settings the scores were made with (read once)."""
+        if self._method is None:
+            self._method = self._fetch(Method, "SELECT * FROM study_method")[0]
+        return self._method
 
     def pulled_at(self) -> dt.datetime | None:
         """When the data was last pulled from the server: the latest time a sync saw a
         submission or moved a form's cursor (None: no sync recorded)."""
-        if not self._exists("raw_submissions"):
+        if not table_exists(self.conn, "raw_submissions"):
             return None
         return self.conn.execute("""
             SELECT greatest((SELECT max(last_seen) FROM raw_submissions),

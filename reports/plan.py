@@ -26,7 +26,7 @@ from forms.definition import Definition, Geography
 from forms.schedule import FieldworkSchedule, Session
 from reports.plan_texts import PLAN, WEEKDAYS
 from reports.texts import LANGUAGES, label, tr
-from reports.workbook import Book, Column
+from reports.workbook import Book, Column, print_wide
 
 FILE_NAME = "fieldwork_plan.xlsx"
 PAST_WINDOW = "#F8CBAD"  # the fill of a row past the window
@@ -125,10 +125,7 @@ class _Plan:
         """A table whose rows past the window (``window_column`` says no) are highlighted,
         printed landscape on A4, as wide as a page, its header repeated on every page."""
         end = book.table(ws, top, columns, rows)
-        ws.set_paper(9)
-        ws.set_landscape()
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(top)
+        print_wide(ws, top)
         if window_column is not None and rows:
             cell = f"${xl_col_to_name(window_column)}{top + 2}"
             ws.conditional_format(top + 1, 0, end - 1, len(columns) - 1, {

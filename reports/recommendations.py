@@ -158,10 +158,12 @@ class Recommendation:
         return " ".join((self.mark, self.action, *self.evidence))
 
 
-def recommendations_for(marts: Marts, round_code: str) -> dict[str, list[Recommendation]]:
-    """The drafts of every municipality of the round (municipality code -> drafts by importance)."""
+def recommendations_for(marts: Marts, round_code: str,
+                        cells: Iterable[Cell] | None = None) -> dict[str, list[Recommendation]]:
+    """The drafts of every municipality of the round (municipality code -> drafts by importance);
+    ``cells``: the round's cells when the caller has read them already."""
     return draft_recommendations(
-        marts.cells(round_code), marts.themes(round_code), marts.mentions(round_code),
+        marts.cells(round_code) if cells is None else cells, marts.themes(round_code), marts.mentions(round_code),
         marts.item_scores(round_code), marts.indicator_scores(round_code), marts.method(),
         marts.lang, yes_no={c: marts.label("yes_no", c) or c for c in ("yes", "no")})
 

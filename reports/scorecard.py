@@ -43,7 +43,7 @@ def write_scorecards(conn: duckdb.DuckDBPyConnection, definition: Definition, ou
     rnd = marts.round(round_code)
     cells = marts.cells(rnd.code)
     scores = {s.municipality_code: s for s in marts.municipality_scores(rnd.code)}
-    drafts = recommendations_for(marts, rnd.code)
+    drafts = recommendations_for(marts, rnd.code, cells)
     when = (now or dt.datetime.now()).replace(microsecond=0)
     paths = []
     for place in marts.municipalities(rnd.code):

@@ -76,7 +76,7 @@ class StudyReport:
         for cell in self.cells:
             self.by_place[cell.municipality_code].append(cell)
         self.scores = {s.municipality_code: s for s in marts.municipality_scores(rnd.code)}
-        self.drafts = recommendations_for(marts, rnd.code)
+        self.drafts = recommendations_for(marts, rnd.code, self.cells)
         self.counts = {f.form: f for f in marts.form_counts(rnd.code)}
         self.schedule = study_report_fieldwork.agreed_schedule(self)
         self.fieldwork = study_report_fieldwork.fieldwork_done(self)

@@ -245,11 +245,12 @@ class Book:
             ws.write_string(top, left + j, c.header, self.header)
         r = top
         wrapped: list[tuple[int, list[tuple[int, str]]]] = []  # row, [(column, text)]
+        kinds = ["pct" if c.kind == "share" else c.kind for c in columns]  # once, not per cell
+        formats = [self.fmt(kind) for kind in kinds]
         for r, values in enumerate(rows, start=top + 1):
             texts = []
             for j, (c, value) in enumerate(zip(columns, values, strict=True)):
-                kind = "pct" if c.kind == "share" else c.kind
-                widths[j] = max(widths[j], self.cell(ws, r, left + j, value, kind, self.fmt(kind)))
+                widths[j] = max(widths[j], self.cell(ws, r, left + j, value, kinds[j], formats[j]))
                 if c.kind == "wrap" and isinstance(value, str):
                     texts.append((j, value))
             if texts and not self.constant_memory:

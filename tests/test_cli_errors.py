@@ -58,16 +58,21 @@ def _limit(baseline: float, modules: str) -> float:
     return baseline + SLACK * max(1.0, baseline / IDLE_STARTUP[modules])
 
 
+def _one_line(done: subprocess.CompletedProcess) -> str:
+    """Check the command failed with status 1 and one ``error:`` line, no traceback; return it."""
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    return lines[0]
+
+
 def _fails_fast(tmp_path: Path, modules: str, *args: str, **env: str) -> str:
     """Run the command; check it fails with one line, no traceback, and fast: best of up to three
     runs against the best of as many baselines (the machine is shared, its load jumps)."""
     runs: list[subprocess.CompletedProcess] = []
     best = _seconds(lambda: runs.append(_aimak(tmp_path, *args, **env)))
-    done = runs[0]
-    assert done.returncode == 1, (done.stdout, done.stderr)
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    line = _one_line(runs[0])
     baseline = _startup(modules)
     for _ in range(2):
         if best < _limit(baseline, modules):
@@ -75,7 +80,7 @@ def _fails_fast(tmp_path: Path, modules: str, *args: str, **env: str) -> str:
         best = min(best, _seconds(lambda: _aimak(tmp_path, *args, **env)))
         baseline = min(baseline, _startup(modules))
     assert best < _limit(baseline, modules), f"{best:.2f} s; starting up takes {baseline:.2f} s"
-    return lines[0]
+    return line
 
 
 def test_missing_token__one_line_that_says_how_to_set_it(tmp_path):

@@ -92,6 +92,7 @@ def test_run_flow__leaves_a_summary_a_gap_matrix_and_a_link_per_file(ran):
     artifacts = {a.key: a for a in _artifacts(state.state_details.flow_run_id)}
     assert artifacts["aimak-gap-matrix"].type == "table"
     summary = artifacts.pop("aimak-run-summary").data
+    assert ran["token"] not in summary
     for s in result.synced.forms:
         assert f"| {s.form_id} | {s.new} | {s.edited} | {s.deleted} | {s.quarantined} |" in summary
     assert "## Interviews left out of the scores" in summary and "no_consent" in summary

@@ -56,7 +56,8 @@ def test_a_scorecard_prints_on_one_a4_portrait_page_with_its_header_row_repeated
     assert ws.page_setup.paperSize == 9 and ws.page_setup.orientation == "portrait"
     assert ws.sheet_properties.pageSetUpPr.fitToPage
     # one page wide and one tall (1 is the file format's default, so a writer may leave it out)
-    assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight or 1) == (1, 1)
+    # None is Excel's default of 1; 0 would be "as many pages tall as needed"
+    assert ws.page_setup.fitToWidth in (None, 1) and ws.page_setup.fitToHeight in (None, 1)
     top = next(i for i, r in enumerate(values(ws), start=1)
                if r[0] == FIELDS["priority"].header.ky)
     assert ws.print_title_rows == f"${top}:${top}"
@@ -107,6 +108,7 @@ def test_a_municipality_without_an_assessment_says_so_on_its_card(cards):
     texts = [v for r in values(ws) for v in r if isinstance(v, str)]
     assert WORDS["assessed_no"].ru in texts
     _, body = service_rows(ws, "ru")
+    assert [r[1] for r in body] == ["WA", "RO", "SE"]
     assert all(r[5] is None and r[7] == "— Недостаточно данных" for r in body)
 
 

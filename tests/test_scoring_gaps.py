@@ -202,3 +202,23 @@ def test_wilson_bounds_stay_within_0_and_1_when_rounding_pushes_p_past_them():
     low, high = conn.execute("SELECT wilson_low(-1e-17, 30, 1.96), "
                              "wilson_high(-1e-17, 30, 1.96)").fetchone()
     assert low == 0.0 and 0.11 < high < 0.12  # 1.96^2 / (30 + 1.96^2) = 0.1135
+
+
+def test_an_approved_and_a_not_yet_validated_assessment__only_the_later_one_is_used(study):
+    # two assessments of one municipality, one approved and one whose status is not set yet
+    # (NULL): the later is used, the other superseded; E is the later one's value, not a blend
+    from tests.quality_world import rows, scored_world
+
+    bundled, _ = study
+    definition = make_study(bundled, [service("AL", {"al_q": 1})], ["G"], suppress_below=1,
+                            flag_below=1, villages="strata")
+    geo = geography({"G": {"G1": {("f", "30_44"): 100}}})
+    citizen = [interview(k, "G1", al_q="5") for k in range(1, 5)]
+    lsg = [{"_id": 900, "municipality": "G", "al_ind": "20", "assessment_date": "2026-05-01",
+            "_validation_status": "validation_status_approved"},
+           {"_id": 901, "municipality": "G", "al_ind": "60", "assessment_date": "2026-05-03"}]
+    conn = scored_world(definition, geo, citizen, lsg)
+    used = rows(conn, "SELECT submission_id, excluded_reason FROM stg_assessments ORDER BY 1")
+    assert used == [{"submission_id": 900, "excluded_reason": "superseded_by_a_later_assessment"},
+                    {"submission_id": 901, "excluded_reason": None}]
+    assert cell(conn, "AL")["effectiveness"] == pytest.approx(60)

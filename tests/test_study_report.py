@@ -162,6 +162,7 @@ def test_municipality_without_lsg_assessment_says_so_everywhere(one_round):
     chapter = texts_under(document, w("h.municipalities", "en"), "B")
     assert WORDS["assessed_no"].en in chapter
     table = tables_under(document, w("h.municipalities", "en"), "B")[0]
+    assert [row[1] for row in table[1:]] == ["WA", "RO", "SE"]
     for row in table[1:]:
         assert row[6:8] == ["—", "—"]  # E, coverage
         assert row[8] == ("*" if row[1] == "SE" else "—")  # the gap: suppressed with its S

@@ -61,6 +61,12 @@ def connect(path: Path, read_only: bool = False, *, memory_limit: str = MEMORY_L
     return conn
 
 
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the warehouse holds the (stored, not temporary) table ``table``."""
+    return bool(conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                             "AND NOT temporary", [table]).fetchone()[0])
+
+
 def landing_dir(warehouse_path: Path) -> Path:
     """The landing folder beside the warehouse file: raw pages exactly as received."""
     return Path(warehouse_path).parent / "landing"

@@ -198,8 +198,12 @@ def plan_publish(conn: duckdb.DuckDBPyConnection, definition: Definition,
     items = [_mart_item(metadata, spec, relations, meanings, rounds) for spec in ROUND_TABLES]
     items += [_mart_item(metadata, spec, relations, meanings, None) for spec in DIMENSIONS]
     left_out: dict[str, tuple[str, ...]] = {}
+    personal_of: dict[str, frozenset[str]] = {}  # per asset: a form's repeats share its content
     for form_id, asset_uid, name in _synced_tables(conn, relations):
-        personal = personal_questions(definition, form_id, form_content(conn, asset_uid))
+        if asset_uid not in personal_of:
+            personal_of[asset_uid] = frozenset(personal_questions(
+                definition, form_id, form_content(conn, asset_uid)))
+        personal = personal_of[asset_uid]
         kept = [(c, t) for c, t in relations[name].items() if not _is_personal(c, personal)]
         left_out[name] = tuple(c for c in relations[name] if _is_personal(c, personal))
         rows = ("submissions, one row per live submission" if name.startswith("submissions_")
@@ -264,7 +268,7 @@ def _synced_tables(conn: duckdb.DuckDBPyConnection,
     return found
 
 
-def _is_personal(column: str, personal: set[str]) -> bool:
+def _is_personal(column: str, personal: frozenset[str]) -> bool:
     """A personal question's column, one of its choices' (``q/choice``) or, for a geopoint, its
     parts (``q_latitude``, ...)."""
     if column in personal or column.partition("/")[0] in personal:

@@ -70,10 +70,9 @@ class Spec:
         self.indexes = [group.split() for group in indexes]
         self.texts, self.dictionary = dict(texts or {}), dict(dictionary or {})
 
-    def table(self, metadata: sa.MetaData, meanings: Mapping[str, str],
-              leave_out: frozenset[str] = frozenset()) -> sa.Table:
+    def table(self, metadata: sa.MetaData, meanings: Mapping[str, str]) -> sa.Table:
         columns = [sa.Column(name, TYPES[kind], comment=self.comment_of(name, meanings))
-                   for name, kind in self.columns if name not in leave_out]
+                   for name, kind in self.columns]
         table = sa.Table(self.name, metadata, *columns, comment=self.comment)
         for group in self.indexes:
             sa.Index(index_name(self.name, group), *(table.c[c] for c in group))

@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from aimak.errors import PageUnreadableError
+from warehouse.payloads import insert_rows
 from warehouse.transaction import transaction
 
 # What the raw table needs of a record, read in one pass over it ('_id' kept as JSON to tell a
@@ -261,6 +262,9 @@ class Reconciliation:
     reach: int  # the largest _id of those live rows (0: none)
 
 
+LISTING_COLUMNS = [("_id", "BIGINT"), ("_uuid", "VARCHAR"), ("validation_status", "VARCHAR")]
+
+
 def reconcile(conn: duckdb.DuckDBPyConnection, asset_uid: str,
               listing: list[tuple[int, str, str | None]], up_to_id: int) -> Reconciliation:
     """Compare the server's (``_id``, ``_uuid``, validation uid) listing with the current raw rows.
@@ -272,15 +276,10 @@ def reconcile(conn: duckdb.DuckDBPyConnection, asset_uid: str,
     row the listing does not show is returned, not deleted (a form started over may hold rows
     beyond the new pull's reach, and they are judged too).
     """
-    ids, uuids, statuses = (list(column) for column in zip(*listing, strict=True)) if listing \
-        else ([], [], [])
     with transaction(conn):
-        # the listing as a temporary table, from three lists (no data frame: pandas is most of
-        # a second of a sync's start-up)
-        conn.execute("""
-            CREATE OR REPLACE TEMP TABLE server_listing AS
-            SELECT unnest(?::BIGINT[]) AS _id, unnest(?::VARCHAR[]) AS _uuid,
-                   unnest(?::VARCHAR[]) AS validation_status""", [ids, uuids, statuses])
+        conn.execute("CREATE OR REPLACE TEMP TABLE server_listing (_id BIGINT, _uuid VARCHAR, "
+                     "validation_status VARCHAR)")
+        insert_rows(conn, "server_listing", LISTING_COLUMNS, listing)
         restored = conn.execute("""
             UPDATE raw_submissions AS r SET deleted_at = NULL
             FROM server_listing s

@@ -9,8 +9,10 @@ SELECT
     l._validation_status AS validation_status,
     CASE WHEN l._validation_status = 'validation_status_not_approved' THEN 'not_approved'
          WHEN row_number() OVER (
+             -- a status not set yet is NULL: IS NOT DISTINCT FROM keeps it with the approved
+             -- ones (a plain = would make NULL a partition of its own, and two assessments used)
              PARTITION BY coalesce(l.study_round, m.definition_round), l.municipality,
-                          l._validation_status = 'validation_status_not_approved'
+                          l._validation_status IS NOT DISTINCT FROM 'validation_status_not_approved'
              ORDER BY l.assessment_date DESC NULLS LAST, l._submission_time DESC, l._id DESC) > 1
              THEN 'superseded_by_a_later_assessment'
     END AS excluded_reason

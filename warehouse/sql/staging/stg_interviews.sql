@@ -18,7 +18,8 @@ SELECT
     c.start AS started_at,
     c."end" AS ended_at,
     date_diff('second', c.start, c."end") AS duration_seconds,
-    CAST(timezone(m.time_zone, coalesce(c.start, CAST(c._submission_time AS TIMESTAMPTZ))) AS DATE)
+    -- _submission_time is UTC without an offset: read as UTC, not in the session's time zone
+    CAST(timezone(m.time_zone, coalesce(c.start, timezone('UTC', c._submission_time))) AS DATE)
         AS interview_date,
     c._submission_time AS submitted_at,
     c.gps_latitude,
